@@ -1,0 +1,208 @@
+"""Reproducible pipeline runs: a config in, the outputs and ``run.json`` out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from bem.pipeline import PipelineResult, dedup, link
+from data import BemError
+
+__all__ = ["PipelineConfig", "load_run", "run_pipeline", "versions", "write_outputs"]
+
+logger = logging.getLogger(__name__)
+
+RUN_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that defines a pipeline run; what ``run.json`` stores.
+
+    ``inputs`` holds one table (``mode="dedup"``) or two (``mode="link"``).
+    """
+
+    mode: Literal["dedup", "link"]
+    inputs: tuple[str, ...]
+    model: str
+    output: str
+    id_column: str = "id"
+    key: tuple[str, ...] | None = None
+    top_k: int = 10
+    threshold: float | None = None
+    clustering: Literal["average", "components"] = "average"
+    one_to_one: bool = False
+    explain_method: str | None = "occlusion"
+    review: dict[str, int] = field(
+        default_factory=lambda: {"lowest_merges": 10, "strongest_rejections": 10, "sample": 10}
+    )
+    labels: str | None = None
+    chunk_size: int = 4096
+    batch_size: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("dedup", "link"):
+            raise BemError(f"mode must be 'dedup' or 'link', got {self.mode!r}")
+        want = 1 if self.mode == "dedup" else 2
+        if len(self.inputs) != want:
+            raise BemError(f"{self.mode} needs {want} input table(s), got {len(self.inputs)}")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise BemError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if self.top_k < 1:
+            raise BemError(f"top_k must be at least 1, got {self.top_k}")
+        if self.one_to_one and self.mode != "link":
+            raise BemError("one_to_one applies to linkage only (bem link --one-to-one)")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["inputs"] = list(self.inputs)
+        out["key"] = list(self.key) if self.key else None
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], *, source: str = "<config>") -> PipelineConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise BemError(f"{source}: unknown config key(s) {unknown}; known keys: {sorted(known)}")
+        raw = dict(raw)
+        raw["inputs"] = tuple(raw.get("inputs", ()))
+        if raw.get("key"):
+            raw["key"] = tuple(raw["key"])
+        try:
+            return cls(**raw)
+        except TypeError as exc:
+            raise BemError(f"{source}: {exc}") from None
+
+
+def versions() -> dict[str, str]:
+    """Versions of BEM, Python and the libraries that shape results."""
+    import importlib.metadata as md
+
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for dist in ("bem", "torch", "transformers", "pandas", "numpy", "rapidfuzz", "captum"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def _load_matcher(model: str):
+    from matcher import Matcher
+
+    path = Path(model)
+    if path.exists() and not (path / "config.json").is_file():
+        raise BemError(
+            f"{model}: not a BEM model directory (no config.json); "
+            "train one with `bem train ... -o DIR` and pass that DIR"
+        )
+    try:
+        return Matcher.from_pretrained(model)
+    except BemError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise BemError(f"{model}: cannot load a BEM model from it ({exc})") from None
+
+
+def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineResult:
+    """Load the inputs and the model named in ``config``, run, write the outputs."""
+    from data import load_pairs, load_table
+
+    started = time.perf_counter()
+    t0 = time.perf_counter()
+    tables = [load_table(p, id_column=config.id_column) for p in config.inputs]
+    matcher = _load_matcher(config.model)
+    labels = load_pairs(config.labels) if config.labels else None
+    load_seconds = time.perf_counter() - t0
+    common = dict(
+        key=config.key,
+        top_k=config.top_k,
+        threshold=config.threshold,
+        clustering=config.clustering,
+        explain_method=config.explain_method,
+        review=config.review,
+        labels=labels,
+        chunk_size=config.chunk_size,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        progress=progress,
+    )
+    if config.mode == "dedup":
+        result = dedup(tables[0], matcher, source=Path(config.inputs[0]).stem, **common)
+    else:
+        sources = (Path(config.inputs[0]).stem, Path(config.inputs[1]).stem)
+        if sources[0] == sources[1]:
+            sources = ("left", "right")
+        result = link(
+            tables[0], tables[1], matcher, one_to_one=config.one_to_one, sources=sources, **common
+        )
+    result.timings = {"load": load_seconds, **result.timings}
+    t0 = time.perf_counter()
+    write_outputs(result, config, Path(config.output))
+    result.timings["write"] = time.perf_counter() - t0
+    result.timings["total"] = time.perf_counter() - started
+    _write_run_json(result, config, Path(config.output))
+    return result
+
+
+def write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) -> dict[str, Path]:
+    """Write ``entities.csv``, ``pairs.csv``, ``explanations.jsonl`` and ``report.html``."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "entities": out / "entities.csv",
+        "pairs": out / "pairs.csv",
+        "explanations": out / "explanations.jsonl",
+        "report": out / "report.html",
+    }
+    result.entities.to_csv(paths["entities"], index=False)
+    result.pairs.to_csv(paths["pairs"], index=False)
+    if result.explanations:
+        from explain import write_html, write_jsonl
+
+        write_jsonl(result.explanations, paths["explanations"])
+        title = f"BEM {config.mode}: {', '.join(Path(p).name for p in config.inputs)}"
+        write_html(result.explanations, paths["report"], title=title)
+    else:
+        paths["explanations"].write_text("", encoding="utf-8")
+        paths.pop("report")
+    return paths
+
+
+def _write_run_json(result: PipelineResult, config: PipelineConfig, out: Path) -> Path:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    payload = {
+        "schema_version": RUN_SCHEMA_VERSION,
+        "config": config.to_dict(),
+        "versions": versions(),
+        "threshold_used": result.threshold,
+        "counts": result.counts,
+        "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
+        "peak_memory_mb": round(peak / 1024, 1),
+        "outputs": sorted(p.name for p in out.iterdir() if p.is_file() and p.name != "run.json"),
+    }
+    path = out / "run.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load_run(path: str | Path) -> PipelineConfig:
+    """The configuration stored in a ``run.json`` (for ``bem run``)."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BemError(f"{path}: no such file; pass the run.json a pipeline run wrote") from None
+    except json.JSONDecodeError as exc:
+        raise BemError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(raw, dict) or "config" not in raw:
+        raise BemError(f"{path}: has no 'config' object; is it a run.json written by bem?")
+    return PipelineConfig.from_dict(raw["config"], source=str(path))

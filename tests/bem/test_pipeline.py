@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bem.pipeline import dedup, link, one_to_one, select_for_review
+from data import BemError, RecordPairs
+
+
+class TableMatcher:
+    """A stand-in matcher: P(match) = 0.95 when the hidden entity columns agree."""
+
+    threshold_ = 0.5
+
+    def predict_proba(self, pairs: RecordPairs, *, batch_size=None, progress=False):
+        out = []
+        for a, b in pairs.records():
+            out.append(0.95 if a["entity"] == b["entity"] else 0.05)
+        return np.asarray(out)
+
+
+def _table(entities, prefix="r"):
+    ids = [f"{prefix}{i}" for i in range(len(entities))]
+    return pd.DataFrame(
+        {"name": [f"item {e}" for e in entities], "entity": [str(e) for e in entities]},
+        index=pd.Index(ids, name="id"),
+    )
+
+
+def _all_pairs(table):
+    ids = list(table.index)
+    rows = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+    return pd.DataFrame(rows, columns=["ltable_id", "rtable_id"]).assign(score=1.0, blocker="all")
+
+
+def test_dedup_outputs_every_record_once_with_its_cluster_stats():
+    table = _table([0, 0, 1, 2, 2, 2])
+    result = dedup(table, TableMatcher(), candidates=_all_pairs(table), explain_method=None)
+    ent = result.entities
+    assert list(ent["id"]) == list(table.index)
+    assert ent.groupby("entity_id").size().sort_values().tolist() == [1, 2, 3]
+    big = ent[ent["cluster_size"] == 3]
+    assert (big["min_probability"] == 0.95).all() and (big["max_probability"] == 0.95).all()
+    single = ent[ent["cluster_size"] == 1]
+    assert single["min_probability"].isna().all()
+    assert set(result.pairs.columns) >= {"probability", "decision", "same_entity", "blocker"}
+    assert result.counts["candidates"] == 15
+    assert result.pairs["decision"].sum() == 1 + 3
+
+
+def test_link_one_to_one_matches_each_record_at_most_once():
+    left = _table([0, 1], "a")
+    right = _table([0, 0, 1], "b")
+    cands = pd.DataFrame(
+        [(a, b) for a in left.index for b in right.index], columns=["ltable_id", "rtable_id"]
+    ).assign(score=1.0, blocker="all")
+    free = link(
+        left, right, TableMatcher(), candidates=cands, explain_method=None, clustering="components"
+    )
+    assert free.entities.groupby("entity_id").size().max() == 3
+    # average linkage does not chain b0-a0-b1: b0 and b1 were never compared
+    avg = link(left, right, TableMatcher(), candidates=cands, explain_method=None)
+    assert avg.entities.groupby("entity_id").size().max() == 2
+    strict = link(
+        left, right, TableMatcher(), candidates=cands, explain_method=None, one_to_one=True
+    )
+    assert strict.entities.groupby("entity_id").size().max() == 2
+    assert len(strict.entities) == 5
+
+
+def test_greedy_one_to_one_prefers_best_scores():
+    keep = one_to_one(["a", "a", "b"], ["x", "y", "x"], np.array([0.9, 0.8, 0.95]), threshold=0.5)
+    assert keep.tolist() == [False, True, True]
+
+
+def test_review_selection_has_the_three_groups():
+    pairs = pd.DataFrame(
+        {
+            "ltable_id": list("abcdefgh"),
+            "rtable_id": list("ABCDEFGH"),
+            "probability": [0.99, 0.55, 0.7, 0.45, 0.1, 0.2, 0.3, 0.02],
+            "same_entity": [1, 1, 1, 0, 0, 0, 0, 0],
+        }
+    )
+    chosen = select_for_review(pairs, lowest_merges=1, strongest_rejections=1, sample=2, seed=1)
+    reasons = chosen.set_index("ltable_id")["review_reason"]
+    assert reasons["b"] == "lowest-confidence merge"
+    assert reasons["d"] == "strongest rejection"
+    assert (reasons == "random sample").sum() == 2
+    again = select_for_review(pairs, lowest_merges=1, strongest_rejections=1, sample=2, seed=1)
+    assert chosen.equals(again)
+
+
+def test_bad_inputs_raise_clear_errors():
+    table = _table([0, 1])
+    with pytest.raises(BemError, match=r"key column\(s\) \['nope'\] not found"):
+        dedup(table, TableMatcher(), key=["nope"], explain_method=None)
+    with pytest.raises(BemError, match="no records"):
+        dedup(table.iloc[:0], TableMatcher(), candidates=_all_pairs(table), explain_method=None)
+    with pytest.raises(BemError, match="threshold must be between 0 and 1"):
+        dedup(table, TableMatcher(), candidates=_all_pairs(table), threshold=2.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    entities=st.lists(st.integers(0, 6), min_size=1, max_size=15),
+    method=st.sampled_from(["average", "components"]),
+)
+def test_invariants_every_record_once_and_deterministic(entities, method):
+    table = _table(entities)
+    cands = _all_pairs(table)
+    a = dedup(table, TableMatcher(), candidates=cands, clustering=method, explain_method=None)
+    b = dedup(table, TableMatcher(), candidates=cands, clustering=method, explain_method=None)
+    assert sorted(a.entities["id"]) == sorted(table.index)
+    assert a.entities["id"].is_unique
+    pd.testing.assert_frame_equal(a.entities, b.entities)
+    # with a perfect matcher the clusters are exactly the true entities
+    got = a.entities.groupby("entity_id")["id"].apply(frozenset)
+    want = [frozenset(ix) for ix in table.groupby("entity").groups.values()]
+    assert set(got) == set(want)
