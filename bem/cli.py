@@ -148,7 +148,9 @@ def _cmd_block(args: argparse.Namespace) -> int:
     cands.to_csv(args.output, index=False)
     print(f"{len(cands)} candidate pairs -> {args.output}")
     if args.matches:
-        matches = load_pairs(args.matches, left, right if right is not None else left, labelled=False)
+        matches = load_pairs(
+            args.matches, left, right if right is not None else left, labelled=False
+        )
         m = evaluate_blocking(
             cands, matches, n_left=len(left), n_right=None if right is None else len(right)
         )

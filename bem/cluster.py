@@ -120,7 +120,7 @@ def average_linkage(
             if avg >= threshold:
                 heapq.heappush(heap, (-avg, min(c, d), max(c, d)))
     roots = np.empty(n_nodes, dtype=int)
-    for cid, nodes in members.items():
+    for _cid, nodes in members.items():
         roots[nodes] = min(nodes)
     _, labels = np.unique(roots, return_inverse=True)
     return labels.astype(int)

@@ -89,5 +89,3 @@ def evaluate_clusters(
         predicted_pairs=len(predicted),
         true_pairs=len(truth),
     )
-
-

@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -334,8 +333,8 @@ def _run(
     timings["explain"] = time.perf_counter() - t0
 
     counts = {
-        "records": int(len(nodes)),
-        "candidates": int(len(pairs)),
+        "records": len(nodes),
+        "candidates": len(pairs),
         "match_decisions": int(decision.sum()),
         "pairs_in_same_entity": int(pairs["same_entity"].sum()) if len(pairs) else 0,
         "entities": int(entities["entity_id"].nunique()),

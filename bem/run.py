@@ -72,7 +72,9 @@ class PipelineConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise BemError(f"{source}: unknown config key(s) {unknown}; known keys: {sorted(known)}")
+            raise BemError(
+                f"{source}: unknown config key(s) {unknown}; known keys: {sorted(known)}"
+            )
         raw = dict(raw)
         raw["inputs"] = tuple(raw.get("inputs", ()))
         if raw.get("key"):

@@ -52,15 +52,13 @@ def test_threshold_outside_unit_interval_is_rejected():
 
 
 def test_labels_are_canonical_and_do_not_depend_on_edge_order():
-    u, v, s = [4, 0, 2], [5, 1, 3], [0.9, 0.9, 0.9]
+    u, v, _s = [4, 0, 2], [5, 1, 3], [0.9, 0.9, 0.9]
     a = connected_components(6, u, v)
     b = connected_components(6, u[::-1], v[::-1])
     assert list(a) == list(b) == [0, 0, 1, 1, 2, 2]
 
 
-edges = st.lists(
-    st.tuples(st.integers(0, 19), st.integers(0, 19), st.floats(0, 1)), max_size=60
-)
+edges = st.lists(st.tuples(st.integers(0, 19), st.integers(0, 19), st.floats(0, 1)), max_size=60)
 
 
 @settings(max_examples=60, deadline=None)
