@@ -1,6 +1,38 @@
 """Record tables, labelled pairs, loaders, validation and synthetic data."""
 
+from data.datasets import (
+    DedupDataset,
+    LinkageDataset,
+    MatchingDataset,
+    load_dedup,
+    load_deepmatcher,
+    load_ditto_dir,
+    load_linkage,
+    normalize_dedup_matches,
+)
+from data.ditto import load_ditto, parse_ditto_side
 from data.errors import BemError
 from data.pairs import Record, RecordPairs, load_pairs, validate_pairs
+from data.table import load_table, read_csv_strings, validate_table, write_table
 
-__all__ = ["BemError", "Record", "RecordPairs", "load_pairs", "validate_pairs"]
+__all__ = [
+    "BemError",
+    "DedupDataset",
+    "LinkageDataset",
+    "MatchingDataset",
+    "Record",
+    "RecordPairs",
+    "load_dedup",
+    "load_deepmatcher",
+    "load_ditto",
+    "load_ditto_dir",
+    "load_linkage",
+    "load_pairs",
+    "load_table",
+    "normalize_dedup_matches",
+    "parse_ditto_side",
+    "read_csv_strings",
+    "validate_pairs",
+    "validate_table",
+    "write_table",
+]

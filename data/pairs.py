@@ -78,8 +78,7 @@ def validate_pairs(
         if bad.any():
             shown = [f"{n} ({raw.iloc[i]!r})" for n, i in zip(line[bad], np.flatnonzero(bad))]
             raise BemError(
-                f"{source}: column 'label' must be 0 or 1; bad value on line(s) "
-                f"{_row_list(shown)}"
+                f"{source}: column 'label' must be 0 or 1; bad value on line(s) {_row_list(shown)}"
             )
         out["label"] = as_num.astype("int8")
     dup = out.duplicated(list(PAIR_COLUMNS), keep="first").to_numpy()
@@ -93,7 +92,9 @@ def validate_pairs(
             continue
         known = out[col].isin(table.index.astype(str)).to_numpy()
         if not known.all():
-            shown = [f"{n} ({out[col].iloc[i]!r})" for n, i in zip(line[~known], np.flatnonzero(~known))]
+            shown = [
+                f"{n} ({out[col].iloc[i]!r})" for n, i in zip(line[~known], np.flatnonzero(~known))
+            ]
             name = table.attrs.get("source", f"the {side} table")
             raise BemError(
                 f"{source}: {col} not found in {name} on line(s) {_row_list(shown)}; "
