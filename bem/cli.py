@@ -337,6 +337,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         model=args.model,
         seed=args.seed,
         progress=not args.quiet,
+        echo=print,
     )
     return 0
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bem.cluster import ClusterMethod, cluster
+from bem.cluster import ClusterMethod, cluster, connected_components
 from data import BemError, RecordPairs
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ __all__ = [
     "dedup",
     "link",
     "one_to_one",
+    "resolve_entities",
     "score_pairs",
     "select_for_review",
 ]
@@ -193,6 +194,48 @@ def select_for_review(
     return pd.concat([low, strong, picked])
 
 
+def resolve_entities(
+    left: pd.DataFrame,
+    right: pd.DataFrame | None,
+    lids: np.ndarray,
+    rids: np.ndarray,
+    probability: np.ndarray,
+    *,
+    threshold: float,
+    method: ClusterMethod = "average",
+    one_to_one_links: bool = False,
+    sources: tuple[str, str] = ("left", "right"),
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Cluster scored pairs into the entity table.
+
+    ``right=None`` means deduplication of ``left``. Returns the entity table
+    (one row per record, see :class:`PipelineResult`) and, per pair, whether
+    its two records ended in the same entity.
+    """
+    if right is None:
+        nodes = pd.DataFrame({"source": sources[0], "id": left.index.astype(str)})
+        pos = pd.Series(np.arange(len(left)), index=left.index.astype(str))
+        u, v = pos.loc[lids].to_numpy(), pos.loc[rids].to_numpy()
+    else:
+        nodes = pd.DataFrame(
+            {
+                "source": [sources[0]] * len(left) + [sources[1]] * len(right),
+                "id": list(left.index.astype(str)) + list(right.index.astype(str)),
+            }
+        )
+        lpos = pd.Series(np.arange(len(left)), index=left.index.astype(str))
+        rpos = pd.Series(np.arange(len(right)) + len(left), index=right.index.astype(str))
+        u, v = lpos.loc[lids].to_numpy(), rpos.loc[rids].to_numpy()
+    probability = np.asarray(probability, dtype=float)
+    if right is not None and one_to_one_links:
+        keep = one_to_one(lids, rids, probability, threshold=threshold)
+        labels = connected_components(len(nodes), u[keep], v[keep])
+    else:
+        labels = cluster(len(nodes), u, v, probability, threshold=threshold, method=method)
+    same = (labels[u] == labels[v]).astype(int) if len(u) else np.zeros(0, dtype=int)
+    return _entities(nodes, labels, u, v, probability), same
+
+
 def _entities(
     nodes: pd.DataFrame,
     labels: np.ndarray,
@@ -260,7 +303,7 @@ def _run(
     timings["block"] = time.perf_counter() - t0
     logger.info("blocking proposed %d candidate pairs", len(candidates))
 
-    right_table = left if dedup_mode else right
+    right_table = left if right is None else right
     t0 = time.perf_counter()
     prob = score_pairs(
         matcher,
@@ -274,38 +317,25 @@ def _run(
     timings["score"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    lids = candidates["ltable_id"].astype(str).to_numpy()
-    rids = candidates["rtable_id"].astype(str).to_numpy()
-    if dedup_mode:
-        nodes = pd.DataFrame({"source": sources[0], "id": left.index.astype(str)})
-        pos = pd.Series(np.arange(len(left)), index=left.index.astype(str))
-        u, v = pos.loc[lids].to_numpy(), pos.loc[rids].to_numpy()
-    else:
-        nodes = pd.DataFrame(
-            {
-                "source": [sources[0]] * len(left) + [sources[1]] * len(right),
-                "id": list(left.index.astype(str)) + list(right.index.astype(str)),
-            }
-        )
-        lpos = pd.Series(np.arange(len(left)), index=left.index.astype(str))
-        rpos = pd.Series(np.arange(len(right)) + len(left), index=right.index.astype(str))
-        u, v = lpos.loc[lids].to_numpy(), rpos.loc[rids].to_numpy()
+    entities, same = resolve_entities(
+        left,
+        right,
+        candidates["ltable_id"].astype(str).to_numpy(),
+        candidates["rtable_id"].astype(str).to_numpy(),
+        prob,
+        threshold=thr,
+        method=clustering,
+        one_to_one_links=one_to_one_links,
+        sources=sources,
+    )
     decision = (prob >= thr).astype(int)
-    if not dedup_mode and one_to_one_links:
-        keep = one_to_one(lids, rids, prob, threshold=thr)
-        from bem.cluster import connected_components
-
-        labels_ = connected_components(len(nodes), u[keep], v[keep])
-    else:
-        labels_ = cluster(len(nodes), u, v, prob, threshold=thr, method=clustering)
-    entities = _entities(nodes, labels_, u, v, prob)
     pairs = pd.DataFrame(
         {
-            "ltable_id": lids,
-            "rtable_id": rids,
+            "ltable_id": candidates["ltable_id"].astype(str).to_numpy(),
+            "rtable_id": candidates["rtable_id"].astype(str).to_numpy(),
             "probability": prob,
             "decision": decision,
-            "same_entity": (labels_[u] == labels_[v]).astype(int) if len(u) else [],
+            "same_entity": same,
             "blocker": candidates["blocker"].to_numpy() if "blocker" in candidates else "",
             "block_score": candidates["score"].to_numpy() if "score" in candidates else np.nan,
         }
@@ -333,7 +363,7 @@ def _run(
     timings["explain"] = time.perf_counter() - t0
 
     counts = {
-        "records": len(nodes),
+        "records": len(entities),
         "candidates": len(pairs),
         "match_decisions": int(decision.sum()),
         "pairs_in_same_entity": int(pairs["same_entity"].sum()) if len(pairs) else 0,
