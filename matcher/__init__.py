@@ -1,0 +1,28 @@
+"""Pair serialization, the BERT cross-encoder matcher, training, scoring, save/load.
+
+``import matcher`` is light: torch and transformers are imported when a
+:class:`Matcher` first needs them.
+"""
+
+from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer, TokenLabel
+from matcher.metrics import MatchMetrics, best_threshold, match_metrics
+from matcher.model import Matcher, default_model_path
+from matcher.serializer import PairSerializer, SerializedPair, Span
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EncodedPair",
+    "MatchMetrics",
+    "Matcher",
+    "PairEncoder",
+    "PairSerializer",
+    "SerializedPair",
+    "Span",
+    "TfidfSummarizer",
+    "TokenLabel",
+    "__version__",
+    "best_threshold",
+    "default_model_path",
+    "match_metrics",
+]

@@ -1,0 +1,180 @@
+"""Save and load a trained matcher as a directory (no pickle).
+
+Layout: ``config.json`` (:class:`~matcher.config.MatcherConfig`, the encoder's
+config nested inside), ``model.safetensors``, the tokenizer files,
+``summarizer.json`` when TF-IDF truncation is on, and a ``README.md`` model card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from data import BemError
+from matcher.config import MODEL_TYPE
+from matcher.encoding import TfidfSummarizer
+
+if TYPE_CHECKING:
+    from matcher.model import Matcher
+
+__all__ = ["load_matcher", "save_matcher"]
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS = "model.safetensors"
+SUMMARIZER = "summarizer.json"
+
+
+def _model_card(matcher: Matcher) -> str:
+    cfg = matcher.config_
+    training = cfg.training or {}
+    hp = training.get("hyperparameters", {})
+    lines = [
+        "---",
+        "library_name: bem",
+        "tags: [entity-matching, cross-encoder]",
+        f"base_model: {cfg.base_model}",
+        "---",
+        "",
+        "# BEM entity matcher",
+        "",
+        "A BERT cross-encoder that scores whether two records describe the same entity.",
+        "Records are serialized as `COL <attribute> VAL <value>` (Ditto style) and",
+        "`[CLS] left [SEP] right [SEP]` is classified; P(match) >= threshold is a match.",
+        "",
+        "```python",
+        "from matcher import Matcher",
+        "m = Matcher.from_pretrained('<this directory>')",
+        "m.predict_proba([(left_record, right_record)])",
+        "```",
+        "",
+        f"- base model: `{cfg.base_model}`",
+        f"- max length: {cfg.max_seq_length} tokens"
+        + (" (TF-IDF summarization of long values)" if cfg.summarize else ""),
+        f"- attributes: {cfg.serializer.get('attributes') or 'all, in record order'}",
+        f"- decision threshold: {cfg.threshold:.4f} (tuned on validation F1)",
+        f"- bem version: {cfg.bem_version}",
+        "",
+        "## Training data",
+        "",
+    ]
+    if training:
+        lines += [
+            f"- {training.get('train_pairs')} labelled pairs "
+            f"({training.get('train_matches')} matches); {training.get('valid_pairs')} "
+            "validation pairs",
+            f"- epochs run: {training.get('epochs_run')}, best epoch: {training.get('best_epoch')}",
+            f"- training time: {training.get('train_seconds')} s",
+            f"- hyperparameters: `{json.dumps(hp)}`",
+        ]
+        if matcher.train_info_.get("data"):
+            lines.append(f"- data: {matcher.train_info_['data']}")
+    else:
+        lines.append("Not fine-tuned (the classification head is untrained).")
+    lines += ["", "## Validation metrics", ""]
+    if cfg.metrics:
+        lines += ["| metric | value |", "|---|---|"]
+        lines += [
+            f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
+            for k, v in cfg.metrics.items()
+        ]
+    else:
+        lines.append("None recorded.")
+    return "\n".join(lines) + "\n"
+
+
+def save_matcher(matcher: Matcher, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``matcher`` to the directory ``path`` and return it.
+
+    Raises:
+        FileExistsError: ``path`` exists and is not empty, and ``overwrite`` is False.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not overwrite:
+        raise FileExistsError(
+            f"{path} exists and is not empty; pass overwrite=True to replace it "
+            "or choose another directory"
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    cfg = matcher.config_
+    cfg.threshold = float(matcher.threshold_)
+    cfg.encoder = matcher.model_.config.to_dict()
+    cfg.save_pretrained(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in matcher.model_.state_dict().items()}
+    save_file(state, str(path / WEIGHTS), metadata={"format": "pt", "bem": cfg.bem_version})
+    matcher.tokenizer_.save_pretrained(path)
+    summarizer = matcher.encoder_.summarizer
+    if summarizer is not None:
+        (path / SUMMARIZER).write_text(json.dumps(summarizer.to_dict()), encoding="utf-8")
+    elif (path / SUMMARIZER).exists():
+        (path / SUMMARIZER).unlink()
+    (path / "README.md").write_text(_model_card(matcher), encoding="utf-8")
+    logger.info("saved matcher to %s", path)
+    return path
+
+
+def load_matcher(
+    cls: type[Matcher], path: str | Path, *, device: str = "cpu", quantize: bool = False
+) -> Matcher:
+    """Load a matcher written by :func:`save_matcher`.
+
+    Raises:
+        BemError: ``path`` is not a BEM matcher directory.
+    """
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from matcher.config import MatcherConfig
+    from matcher.model import _quiet_transformers
+
+    path = Path(path)
+    cfg_file = path / "config.json"
+    hint = "save one with Matcher.save_pretrained(dir) or `bem train`"
+    if not path.is_dir() or not cfg_file.is_file():
+        raise BemError(f"{path} is not a BEM matcher directory (no config.json); {hint}")
+    try:
+        raw = json.loads(cfg_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise BemError(f"{cfg_file} is not valid JSON ({err}); {hint}") from err
+    if raw.get("model_type") != MODEL_TYPE:
+        raise BemError(
+            f"{path} is not a BEM matcher directory: config.json has model_type "
+            f"{raw.get('model_type')!r}, not {MODEL_TYPE!r}; to fine-tune a plain "
+            f"transformer use Matcher(model={str(path)!r}).fit(...); {hint}"
+        )
+    if not (path / WEIGHTS).is_file():
+        raise BemError(f"{path} has no {WEIGHTS}; the directory is incomplete; {hint}")
+    cfg = MatcherConfig.from_pretrained(path)
+    ser = cfg.serializer
+    matcher = cls(
+        model=cfg.base_model or None,
+        max_length=cfg.max_seq_length,
+        attributes=ser.get("attributes"),
+        threshold=cfg.threshold,
+        device=device,
+        summarize=cfg.summarize,
+        quantize=quantize,
+        col_token=ser.get("col_token", "COL"),
+        val_token=ser.get("val_token", "VAL"),
+    )
+    with _quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForSequenceClassification.from_config(cfg.encoder_config())
+    missing, unexpected = model.load_state_dict(load_file(str(path / WEIGHTS)), strict=False)
+    if missing or unexpected:
+        raise BemError(
+            f"{path / WEIGHTS} does not fit config.json (missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}); the directory is damaged; {hint}"
+        )
+    summarizer = None
+    if (path / SUMMARIZER).is_file():
+        summarizer = TfidfSummarizer.from_dict(json.loads((path / SUMMARIZER).read_text("utf-8")))
+    model.to(torch.float32)
+    matcher._install(model, tokenizer, base_model=cfg.base_model, summarizer=summarizer, config=cfg)
+    matcher.train_info_ = dict(cfg.training)
+    return matcher

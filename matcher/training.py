@@ -1,0 +1,268 @@
+"""Fine-tuning: AdamW with warm-up and linear decay, class weighting, augmentation,
+threshold selection and early stopping on the validation F1."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from data import BemError, RecordPairs
+from matcher.encoding import TfidfSummarizer
+from matcher.metrics import best_threshold, match_metrics
+from matcher.model import as_records
+
+if TYPE_CHECKING:
+    from matcher.model import Matcher
+
+__all__ = ["AUGMENTATIONS", "augment_pair", "fit_matcher"]
+
+logger = logging.getLogger(__name__)
+
+AUGMENTATIONS = ("swap", "shuffle", "span_del", "attr_del")
+Record = dict[str, "str | None"]
+
+
+def augment_pair(
+    left: Record, right: Record, op: str, attributes: Sequence[str], rng: np.random.Generator
+) -> tuple[Record, Record, list[str] | None]:
+    """One augmented copy of a pair, as Ditto's operators do.
+
+    ``swap`` exchanges the records (the score should be symmetric), ``shuffle``
+    permutes the attribute order, ``span_del`` deletes a run of words from one
+    value, ``attr_del`` empties one attribute on one side. Returns the records
+    and the attribute order to serialize them in (``None``: the default).
+    """
+    left, right = dict(left), dict(right)
+    if op == "swap":
+        return right, left, None
+    if op == "shuffle":
+        return left, right, [attributes[i] for i in rng.permutation(len(attributes))]
+    if op in ("span_del", "attr_del"):
+        sides = [(rec, a) for rec in (left, right) for a in attributes if rec.get(a)]
+        if not sides:
+            return left, right, None
+        rec, attr = sides[int(rng.integers(len(sides)))]
+        if op == "attr_del":
+            rec[attr] = None
+            return left, right, None
+        words = str(rec[attr]).split()
+        if len(words) > 1:
+            n = int(rng.integers(1, max(2, len(words) // 4 + 1)))
+            s = int(rng.integers(0, len(words) - n + 1))
+            rec[attr] = " ".join(words[:s] + words[s + n :])
+        return left, right, None
+    raise ValueError(f"unknown augmentation {op!r}; choose from {AUGMENTATIONS}")
+
+
+def _pos_weight(labels: np.ndarray, class_weight: str | float | None) -> float:
+    n_pos, n_neg = int(labels.sum()), int(len(labels) - labels.sum())
+    if class_weight is None:
+        return 1.0
+    if isinstance(class_weight, int | float):
+        return float(class_weight)
+    ratio = n_neg / max(n_pos, 1)
+    if class_weight == "balanced":
+        return ratio
+    if class_weight == "sqrt":
+        return math.sqrt(ratio)
+    raise ValueError(
+        f"class_weight must be None, 'balanced', 'sqrt' or a number, got {class_weight!r}"
+    )
+
+
+def _batches(lengths: np.ndarray, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches of similar lengths (sorted inside chunks of 50 batches)."""
+    perm = rng.permutation(len(lengths))
+    chunk = size * 50
+    batches = []
+    for s in range(0, len(perm), chunk):
+        part = perm[s : s + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[i : i + size] for i in range(0, len(part), size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def fit_matcher(
+    matcher: Matcher,
+    train: RecordPairs,
+    valid: RecordPairs | None = None,
+    *,
+    epochs: int = 3,
+    learning_rate: float = 5e-5,
+    batch_size: int = 32,
+    warmup_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    class_weight: Literal["balanced", "sqrt"] | float | None = "sqrt",
+    augment: Sequence[str] = (),
+    augment_prob: float = 0.5,
+    early_stopping: int | None = 2,
+    max_grad_norm: float = 1.0,
+    progress: bool = True,
+) -> Matcher:
+    """Fine-tune ``matcher`` on labelled pairs.
+
+    After every epoch the decision threshold is re-tuned on ``valid`` (best
+    F1); the epoch with the best validation F1 is kept, and training stops
+    after ``early_stopping`` epochs without improvement. Without ``valid`` the
+    last epoch is kept with the constructor's threshold.
+
+    Args:
+        epochs: passes over ``train``.
+        learning_rate: peak AdamW learning rate.
+        batch_size: training batch size.
+        warmup_ratio: share of the steps with a linear warm-up; linear decay after.
+        weight_decay: AdamW weight decay (not on biases and LayerNorm).
+        class_weight: weight of the positive class in the loss: ``"balanced"``
+            (negatives/positives), ``"sqrt"`` (its square root), a number or None.
+        augment: augmentation operators from :data:`AUGMENTATIONS`; each pair is
+            replaced by an augmented copy with probability ``augment_prob`` per epoch.
+        early_stopping: patience in epochs (None: never stop early).
+        progress: show a progress bar with the loss and validation F1.
+    """
+    import torch
+
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    bad = [a for a in augment if a not in AUGMENTATIONS]
+    if bad:
+        raise ValueError(f"unknown augmentation(s) {bad}; choose from {AUGMENTATIONS}")
+    for name, split in (("train", train), ("valid", valid)):
+        if split is not None and (not isinstance(split, RecordPairs) or split.labels is None):
+            raise BemError(
+                f"fit: the {name} pairs need labels (a pair table with a 'label' column, "
+                "1 = match); pass labelled RecordPairs"
+            )
+    labels = train.labels
+    if labels is None or len(labels) == 0 or labels.min() == labels.max():
+        raise BemError("fit: the train pairs need both matches (label 1) and non-matches (label 0)")
+    started = time.perf_counter()
+    records = as_records(train)
+    attributes = matcher.serializer_.attribute_order(*records[0])
+    encoder = matcher.encoder_
+    if matcher.summarize:
+        values = {v for a, b in records for v in list(a.values()) + list(b.values()) if v}
+        encoder.summarizer = TfidfSummarizer().fit(encoder.value_token_ids(sorted(values)))
+    matcher._invalidate()
+    base = encoder.encode(records)
+
+    torch.manual_seed(matcher.seed)
+    rng = np.random.default_rng(matcher.seed)
+    model = matcher.model_
+    params = list(model.named_parameters())
+    no_decay = [p for n, p in params if n.endswith("bias") or "norm" in n.lower()]
+    decay = [p for n, p in params if not (n.endswith("bias") or "norm" in n.lower())]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=learning_rate,
+    )
+    steps_per_epoch = math.ceil(len(base) / batch_size)
+    total = steps_per_epoch * epochs
+    warmup = int(total * warmup_ratio)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    loss_fn = torch.nn.BCEWithLogitsLoss(
+        pos_weight=torch.tensor(_pos_weight(labels, class_weight), device=matcher.device)
+    )
+    y_all = torch.tensor(labels, dtype=torch.float32)
+    history: list[dict[str, float]] = []
+    best: tuple[float, int, dict, float, np.ndarray] | None = None
+    stale = 0
+    bar = tqdm(total=total, desc="fit", unit="step", disable=not progress)
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        encoded = list(base)
+        if augment:
+            chosen = np.flatnonzero(rng.random(len(records)) < augment_prob)
+            ops = rng.integers(len(augment), size=len(chosen))
+            aug = [
+                augment_pair(*records[i], augment[o], attributes, rng) for i, o in zip(chosen, ops)
+            ]
+            fresh = encoder.encode([(a, b) for a, b, _ in aug], orders=[o for _, _, o in aug])
+            for i, e in zip(chosen, fresh):
+                encoded[i] = e
+        lengths = np.array([len(e) for e in encoded])
+        model.train()
+        losses = []
+        for idx in _batches(lengths, batch_size, rng):
+            batch = matcher.collate([encoded[i] for i in idx])
+            loss = loss_fn(matcher.logits(batch), y_all[idx].to(matcher.device))
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
+        model.eval()
+        row = {"epoch": epoch, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - t0}
+        if valid is not None:
+            matcher._invalidate()
+            proba = matcher.predict_proba(valid)
+            threshold, f1 = best_threshold(valid.labels, proba)
+            row.update(valid_f1=f1, threshold=threshold)
+            bar.set_postfix(epoch=epoch, loss=f"{row['loss']:.4f}", valid_f1=f"{f1:.4f}")
+            if best is None or f1 > best[0]:
+                state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                best = (f1, epoch, state, threshold, proba)
+                stale = 0
+            else:
+                stale += 1
+        history.append(row)
+        logger.info("epoch %s: %s", epoch, row)
+        if early_stopping is not None and stale >= early_stopping:
+            logger.info(
+                "early stopping after epoch %s (best epoch %s)", epoch, best[1] if best else None
+            )
+            break
+    bar.close()
+    if best is not None:
+        model.load_state_dict(best[2])
+        matcher.threshold_ = best[3]
+    model.eval()
+    matcher._invalidate()
+    matcher.history_ = history
+    matcher.config_.threshold = matcher.threshold_
+    info = {
+        "train_pairs": len(train),
+        "train_matches": int(labels.sum()),
+        "valid_pairs": 0 if valid is None else len(valid),
+        "epochs_run": len(history),
+        "best_epoch": best[1] if best else len(history),
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "hyperparameters": {
+            "epochs": epochs,
+            "learning_rate": learning_rate,
+            "batch_size": batch_size,
+            "warmup_ratio": warmup_ratio,
+            "weight_decay": weight_decay,
+            "class_weight": class_weight,
+            "augment": list(augment),
+            "augment_prob": augment_prob,
+            "early_stopping": early_stopping,
+            "max_length": matcher.max_length,
+            "summarize": matcher.summarize,
+            "seed": matcher.seed,
+        },
+        "history": history,
+    }
+    if valid is not None and best is not None:
+        info["valid_metrics"] = match_metrics(valid.labels, best[4], best[3]).to_dict()
+    matcher.train_info_ = info
+    matcher.config_.training = {k: v for k, v in info.items() if k != "valid_metrics"}
+    matcher.config_.metrics = info.get("valid_metrics", {})
+    return matcher

@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from data import BemError, RecordPairs
+from matcher import Matcher, best_threshold, match_metrics
+
+WORDS = ["apple", "banana", "cherry", "delta", "echo", "forest", "golf", "hotel", "india", "juliet"]
+
+
+def toy_pairs(n: int, seed: int) -> RecordPairs:
+    """A learnable task: the right title says 'same' for matches, 'other' for non-matches."""
+    rng = np.random.default_rng(seed)
+    records, labels = [], []
+    for i in range(n):
+        title = " ".join(rng.choice(WORDS, 2))
+        y = int(i % 3 == 0)
+        right = title + (" same" if y else " other")
+        records.append(({"title": title, "price": str(i % 5)}, {"title": right, "price": None}))
+        labels.append(y)
+    return RecordPairs.from_records(records, labels)
+
+
+FIT = {"epochs": 4, "learning_rate": 2e-3, "batch_size": 16, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return toy_pairs(192, 0), toy_pairs(60, 1)
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_model_dir, data):
+    train, valid = data
+    return Matcher(model=tiny_model_dir, max_length=32, seed=0).fit(train, valid, **FIT)
+
+
+def test_fit_lowers_loss_and_raises_f1(tiny_model_dir, data, fitted):
+    _, valid = data
+    untrained = Matcher(model=tiny_model_dir, max_length=32, seed=0)
+    before = untrained.evaluate(valid)
+    history = fitted.history_
+    assert history[-1]["loss"] < history[0]["loss"]
+    after = fitted.evaluate(valid)
+    assert after.f1 > before.f1
+    assert after.f1 >= 0.9
+    assert after.tp + after.fp + after.fn + after.tn == after.n == len(valid)
+    assert fitted.threshold_ == pytest.approx(fitted.config_.threshold)
+    assert fitted.train_info_["best_epoch"] == 1 + int(np.argmax([h["valid_f1"] for h in history]))
+
+
+def test_threshold_is_tuned_on_validation(fitted, data):
+    _, valid = data
+    proba = fitted.predict_proba(valid)
+    t, f1 = best_threshold(valid.labels, proba)
+    assert fitted.threshold_ == pytest.approx(t)
+    assert fitted.evaluate(valid).f1 == pytest.approx(f1)
+    np.testing.assert_array_equal(fitted.predict(valid), (proba >= t).astype(int))
+
+
+def test_best_threshold_maximises_f1():
+    labels = np.array([1, 1, 0, 1, 0, 0])
+    proba = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.1])
+    t, f1 = best_threshold(labels, proba)
+    assert 0.2 < t < 0.6
+    assert f1 == pytest.approx(match_metrics(labels, proba, t).f1) == pytest.approx(6 / 7)
+    for other in np.linspace(0, 1, 41):
+        assert match_metrics(labels, proba, other).f1 <= f1 + 1e-12
+    assert best_threshold(np.zeros(3), np.ones(3)) == (0.5, 0.0)
+
+
+def test_deterministic_by_seed(tiny_model_dir, data, fitted):
+    train, valid = data
+    again = Matcher(model=tiny_model_dir, max_length=32, seed=0).fit(train, valid, **FIT)
+    np.testing.assert_array_equal(again.predict_proba(valid), fitted.predict_proba(valid))
+    other = Matcher(model=tiny_model_dir, max_length=32, seed=1).fit(train, valid, **FIT)
+    assert not np.array_equal(other.predict_proba(valid), fitted.predict_proba(valid))
+
+
+def test_augmentation_and_class_weight_run(tiny_model_dir, data):
+    train, valid = data
+    m = Matcher(model=tiny_model_dir, max_length=32, seed=0, summarize=True)
+    m.fit(
+        train,
+        valid,
+        epochs=1,
+        batch_size=32,
+        class_weight="balanced",
+        progress=False,
+        augment=("swap", "shuffle", "span_del", "attr_del"),
+    )
+    assert m.encoder_.summarizer is not None
+    assert len(m.history_) == 1
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        m.fit(train, valid, augment=("mixup",), progress=False)
+    with pytest.raises(ValueError, match="class_weight"):
+        m.fit(train, valid, epochs=1, class_weight="heavy", progress=False)
+
+
+def test_fit_needs_labels(tiny_model_dir, data):
+    train, _ = data
+    unlabelled = RecordPairs(train.left, train.right, train.pairs.drop(columns="label"))
+    m = Matcher(model=tiny_model_dir, max_length=32)
+    with pytest.raises(BemError, match="need labels"):
+        m.fit(unlabelled)
+    with pytest.raises(BemError, match="labelled RecordPairs"):
+        m.evaluate(unlabelled)
+
+
+def test_optimized_and_naive_scoring_agree(fitted, data):
+    _, valid = data
+    fast = fitted.predict_proba(valid, batch_size=7)
+    naive = fitted.score_naive(valid, batch_size=16)
+    np.testing.assert_allclose(fast, naive, atol=1e-5)
+    records = list(valid.records())
+    np.testing.assert_allclose(fitted.predict_proba(records), fast, atol=1e-6)
+
+
+def test_quantized_scoring_runs(fitted, data, tmp_path):
+    _, valid = data
+    path = fitted.save_pretrained(tmp_path / "m")
+    q = Matcher.from_pretrained(path, quantize=True)
+    proba = q.predict_proba(valid)
+    assert proba.shape == (len(valid),)
+    assert np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_allclose(proba, fitted.predict_proba(valid), atol=0.1)
+
+
+def test_save_load_round_trip(fitted, data, tmp_path):
+    _, valid = data
+    path = fitted.save_pretrained(tmp_path / "model")
+    names = {p.name for p in path.iterdir()}
+    assert {"config.json", "model.safetensors", "README.md", "tokenizer.json"} <= names
+    assert not any(n.endswith((".bin", ".pkl", ".pt")) for n in names)
+    loaded = Matcher.from_pretrained(path)
+    np.testing.assert_array_equal(loaded.predict_proba(valid), fitted.predict_proba(valid))
+    assert loaded.threshold_ == fitted.threshold_
+    assert loaded.max_length == 32
+    card = (path / "README.md").read_text()
+    assert "192 labelled pairs" in card and "f1" in card
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        fitted.save_pretrained(path)
+    fitted.save_pretrained(path, overwrite=True)
+
+
+def test_not_a_bem_directory(tiny_model_dir, tmp_path):
+    with pytest.raises(BemError, match="not a BEM matcher directory"):
+        Matcher.from_pretrained(tiny_model_dir)
+    with pytest.raises(BemError, match=r"no config\.json"):
+        Matcher.from_pretrained(tmp_path)
+
+
+def test_trained_directory_refused_as_base_model(fitted, tmp_path):
+    path = fitted.save_pretrained(tmp_path / "m")
+    with pytest.raises(ValueError, match="from_pretrained"):
+        Matcher(model=path).encode([({"a": "1"}, {"a": "1"})])
+
+
+def test_forward_proba_is_differentiable(fitted, data):
+    _, valid = data
+    encoded = fitted.encode(valid[:3])
+    batch = fitted.collate(encoded)
+    assert set(batch) == {"input_ids", "attention_mask", "token_type_ids"}
+    embeds = fitted.embedding_layer()(batch["input_ids"]).detach().requires_grad_(True)
+    p = fitted.forward_proba(
+        attention_mask=batch["attention_mask"],
+        token_type_ids=batch["token_type_ids"],
+        inputs_embeds=embeds,
+    )
+    assert p.shape == (3,)
+    p.sum().backward()
+    assert embeds.grad is not None and embeds.grad.abs().sum() > 0
+    direct = fitted.forward_proba(**batch).detach().numpy()
+    np.testing.assert_allclose(direct, fitted.predict_proba(valid[:3]), atol=1e-5)
+
+
+def test_encode_is_cached(fitted, data):
+    _, valid = data
+    first = fitted.encode(valid)
+    assert fitted.encode(valid)[0] is first[0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"threshold": 2.0}, "threshold"),
+        ({"max_length": 4}, "max_length"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Matcher(**kwargs)
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = "import sys, matcher; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
