@@ -13,6 +13,7 @@ from data.datasets import (
 from data.ditto import load_ditto, parse_ditto_side
 from data.errors import BemError
 from data.pairs import Record, RecordPairs, load_pairs, validate_pairs
+from data.synthetic import SyntheticDedup, SyntheticLinkage, make_dedup, make_linkage
 from data.table import load_table, read_csv_strings, validate_table, write_table
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "MatchingDataset",
     "Record",
     "RecordPairs",
+    "SyntheticDedup",
+    "SyntheticLinkage",
     "load_dedup",
     "load_deepmatcher",
     "load_ditto",
@@ -29,6 +32,8 @@ __all__ = [
     "load_linkage",
     "load_pairs",
     "load_table",
+    "make_dedup",
+    "make_linkage",
     "normalize_dedup_matches",
     "parse_ditto_side",
     "read_csv_strings",
