@@ -1,0 +1,42 @@
+"""Candidate generation (blocking) and its metrics."""
+
+from blocking.base import CANDIDATE_COLUMNS, Blocker
+from blocking.fuzzy import SCORERS, FuzzyBlocker
+from blocking.metrics import BlockingMetrics, evaluate_blocking
+from blocking.normalize import (
+    DEFAULT_NORMALIZERS,
+    Key,
+    StopTokens,
+    alphanumeric_codes,
+    fold_accents,
+    fold_case,
+    join_units,
+    sort_tokens,
+    strip_punctuation,
+)
+from blocking.standard import SortedNeighbourhood, StandardBlocker
+from blocking.tuning import TuningResult, tune_blocker
+from blocking.union import UnionBlocker
+
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "DEFAULT_NORMALIZERS",
+    "SCORERS",
+    "Blocker",
+    "BlockingMetrics",
+    "FuzzyBlocker",
+    "Key",
+    "SortedNeighbourhood",
+    "StandardBlocker",
+    "StopTokens",
+    "TuningResult",
+    "UnionBlocker",
+    "alphanumeric_codes",
+    "evaluate_blocking",
+    "fold_accents",
+    "fold_case",
+    "join_units",
+    "sort_tokens",
+    "strip_punctuation",
+    "tune_blocker",
+]

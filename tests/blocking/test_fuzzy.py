@@ -1,0 +1,141 @@
+"""FuzzyBlocker: the prefilter against brute force, and its options."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from rapidfuzz import fuzz, process
+
+from blocking import FuzzyBlocker, Key
+
+VOCAB = [f"w{i}" for i in range(15)]
+
+
+def random_table(n: int, seed: int, prefix: str) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(VOCAB, size=rng.integers(2, 6), replace=False)) for _ in range(n)]
+    return pd.DataFrame({"t": texts}, index=pd.Index([f"{prefix}{i}" for i in range(n)], name="id"))
+
+
+def brute_force_topk(lt: list[str], rt: list[str], k: int, *, sharing: bool) -> list[list[float]]:
+    """Per left record, its k best token_set_ratio scores over all right records."""
+    sim = process.cdist(lt, rt, scorer=fuzz.token_set_ratio)
+    if sharing:  # only pairs that share a token: what an inverted index can find
+        share = np.array([[bool(set(a.split()) & set(b.split())) for b in rt] for a in lt])
+        sim = np.where(share, sim, -1)
+    return [sorted((s for s in row if s >= 0), reverse=True)[:k] for row in sim]
+
+
+def topk_by_left(cands: pd.DataFrame, left: pd.DataFrame) -> list[list[float]]:
+    groups = cands.groupby("ltable_id")["score"]
+    return [
+        sorted(groups.get_group(i), reverse=True) if i in groups.groups else [] for i in left.index
+    ]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_prefilter_gives_brute_force_topk(seed, k):
+    left, right = random_table(60, seed, "a"), random_table(45, seed + 100, "b")
+    blocker = FuzzyBlocker(
+        Key("t", normalizers=()),
+        top_k=k,
+        symmetric=False,
+        index="tokens",
+        max_df=1.0,
+        prefilter_k=1000,
+        progress=False,
+    )
+    got = topk_by_left(blocker.candidates(left, right), left)
+    expected = brute_force_topk(list(left["t"]), list(right["t"]), k, sharing=True)
+    np.testing.assert_allclose(np.concatenate(got), np.concatenate(expected), rtol=1e-5)
+    assert [len(g) for g in got] == [len(e) for e in expected]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_mode_is_full_cdist_and_agrees_with_prefilter(seed):
+    left, right = random_table(50, seed, "a"), random_table(50, seed + 7, "b")
+    key = Key("t", normalizers=())
+    exact = FuzzyBlocker(key, top_k=4, symmetric=False, prefilter=False, progress=False)
+    got = topk_by_left(exact.candidates(left, right), left)
+    expected = brute_force_topk(list(left["t"]), list(right["t"]), 4, sharing=False)
+    np.testing.assert_allclose(np.concatenate(got), np.concatenate(expected), rtol=1e-5)
+    # with a vocabulary this small every record shares tokens with many others, so
+    # the prefiltered top-4 scores are the exact ones too
+    pre = FuzzyBlocker(key, top_k=4, symmetric=False, max_df=1.0, progress=False)
+    np.testing.assert_allclose(
+        np.concatenate(topk_by_left(pre.candidates(left, right), left)),
+        np.concatenate(expected),
+        rtol=1e-5,
+    )
+
+
+def test_small_chunks_give_the_same_pairs():
+    left, right = random_table(80, 3, "a"), random_table(70, 4, "b")
+    for exact in (False, True):
+        big = FuzzyBlocker("t", top_k=5, prefilter=not exact, progress=False)
+        small = FuzzyBlocker("t", top_k=5, prefilter=not exact, chunk_pairs=50, progress=False)
+        pd.testing.assert_frame_equal(big.candidates(left, right), small.candidates(left, right))
+        pd.testing.assert_frame_equal(big.candidates(left), small.candidates(left))
+
+
+def test_top_k_per_record_and_symmetry():
+    left, right = random_table(30, 5, "a"), random_table(20, 6, "b")
+    one_sided = FuzzyBlocker("t", top_k=2, symmetric=False, progress=False).candidates(left, right)
+    assert one_sided.groupby("ltable_id").size().max() <= 2
+    both = FuzzyBlocker("t", top_k=2, progress=False).candidates(left, right)
+    assert set(zip(one_sided.ltable_id, one_sided.rtable_id)) < set(
+        zip(both.ltable_id, both.rtable_id)
+    )
+    # every right record got its own top-2 as well
+    assert set(both["rtable_id"]) == set(right.index)
+
+
+def test_score_cutoff():
+    left, right = random_table(30, 8, "a"), random_table(30, 9, "b")
+    for prefilter in (True, False):
+        blocker = FuzzyBlocker("t", top_k=5, score_cutoff=80, prefilter=prefilter, progress=False)
+        cands = blocker.candidates(left, right)
+        assert len(cands) > 0
+        assert (cands["score"] >= 80).all()
+
+
+def test_qgrams_find_typos_and_split_codes_tokens_find_split_codes():
+    left = pd.DataFrame({"name": ["panasonic kxts208w phone", "sony bravia tv"]}, index=["a", "b"])
+    right = pd.DataFrame(
+        {"name": ["panasonic kx ts208w corded", "sonny bravia", "canon ink"]}, index=["x", "y", "z"]
+    )
+    for index in ("qgrams", "tokens"):
+        cands = FuzzyBlocker("name", top_k=1, index=index, progress=False).candidates(left, right)
+        assert ("a", "x") in set(zip(cands.ltable_id, cands.rtable_id)), index
+
+
+def test_frequent_tokens_are_not_indexed_but_records_keep_their_rarest(caplog):
+    texts = [f"common x{i}" for i in range(30)] + ["common", "common x1"]
+    table = pd.DataFrame({"t": texts}, index=[str(i) for i in range(len(texts))])
+    blocker = FuzzyBlocker("t", top_k=2, index="tokens", max_postings=10, progress=False)
+    with caplog.at_level(logging.INFO, logger="blocking.fuzzy"):
+        cands = blocker.candidates(table)
+    assert "frequent token(s) not indexed" in caplog.text
+    pairs = set(zip(cands.ltable_id, cands.rtable_id))
+    assert ("1", "31") in pairs  # "common x1" found its twin through the rare token
+    assert cands["ltable_id"].eq("30").any() or cands["rtable_id"].eq("30").any()
+
+
+def test_multi_attribute_key_and_bad_arguments():
+    table = pd.DataFrame(
+        {"a": ["sony", "sony", None], "b": ["tv 1", None, "tv 1"]}, index=list("xyz")
+    )
+    cands = FuzzyBlocker(["a", "b"], top_k=2, progress=False).candidates(table)
+    assert len(cands) >= 1
+    with pytest.raises(ValueError, match="top_k"):
+        FuzzyBlocker("a", top_k=0)
+    with pytest.raises(ValueError, match="unknown scorer"):
+        FuzzyBlocker("a", scorer="nope")
+    with pytest.raises(ValueError, match="index"):
+        FuzzyBlocker("a", index="words")
+    with pytest.raises(ValueError, match=r"without '\|'"):
+        FuzzyBlocker("a", name="a|b")
