@@ -1,0 +1,49 @@
+"""Explanations of matching decisions: attributions, fields, reports and faithfulness.
+
+``Explainer(matcher, method=...).explain(pairs)`` attributes every decision to
+the value tokens of the serialized pair, maps each token to its record side and
+attribute with the encoder's span map, and aggregates per field. Reports go to
+JSON lines (:func:`write_jsonl`) and one offline HTML file (:func:`write_html`);
+:mod:`explain.faithfulness` measures how faithful the attributions are.
+"""
+
+from explain.explainer import DEFAULT_METHOD, METHODS, Explainer, Method
+from explain.explanation import Explanation, FieldScore, TokenScore
+from explain.faithfulness import (
+    Faithfulness,
+    certa_faithfulness,
+    crew_degradation,
+    eraser,
+    evaluate_faithfulness,
+    planted_cause_accuracy,
+    planted_token_accuracy,
+)
+from explain.fields import PairFields, pair_fields
+from explain.report import read_jsonl, render_html, write_html, write_jsonl
+from explain.schema import EXPLANATION_SCHEMA, SCHEMA_VERSION, load_schema
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "EXPLANATION_SCHEMA",
+    "METHODS",
+    "SCHEMA_VERSION",
+    "Explainer",
+    "Explanation",
+    "Faithfulness",
+    "FieldScore",
+    "Method",
+    "PairFields",
+    "TokenScore",
+    "certa_faithfulness",
+    "crew_degradation",
+    "eraser",
+    "evaluate_faithfulness",
+    "load_schema",
+    "pair_fields",
+    "planted_cause_accuracy",
+    "planted_token_accuracy",
+    "read_jsonl",
+    "render_html",
+    "write_html",
+    "write_jsonl",
+]

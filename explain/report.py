@@ -1,0 +1,187 @@
+"""Reports: JSON lines for machines, one self-contained HTML file for people.
+
+The HTML report needs no network and no other file: CSS and JavaScript are
+inline. It starts with an index of all pairs (sortable by probability, and
+filterable to false positives / false negatives when labels are known) and then
+shows, per pair, the two records side by side with every value token
+highlighted by its score (green pushes towards "match", red towards "no
+match"), a diverging bar per field, the probability, threshold and decision.
+
+Every piece of record text goes through jinja2's autoescaping; the page builds
+no markup from data at run time (its script only reorders and hides rows).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from explain.explanation import Explanation
+
+__all__ = ["read_jsonl", "render_html", "write_html", "write_jsonl"]
+
+logger = logging.getLogger(__name__)
+
+POSITIVE = (26, 150, 65)
+NEGATIVE = (215, 48, 39)
+
+
+def write_jsonl(explanations: Iterable[Explanation], path: str | Path) -> Path:
+    """Write one :meth:`Explanation.to_dict` document per line (UTF-8)."""
+    path = Path(path)
+    with path.open("w", encoding="utf-8") as fh:
+        for e in explanations:
+            fh.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+    return path
+
+
+def read_jsonl(path: str | Path) -> list[Explanation]:
+    """Read explanations written by :func:`write_jsonl`.
+
+    Raises:
+        ValueError: a line is not valid JSON or not an explanation (names the line).
+    """
+    path = Path(path)
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(Explanation.from_dict(json.loads(line)))
+            except ValueError as err:
+                raise ValueError(f"{path}, line {n}: {err}") from None
+    return out
+
+
+def _colour(score: float, scale: float) -> str:
+    if scale <= 0 or score == 0:
+        return "transparent"
+    rgb = POSITIVE if score > 0 else NEGATIVE
+    alpha = min(1.0, abs(score) / scale) * 0.85
+    return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{alpha:.3f})"
+
+
+def _segments(value: str | None, tokens: list[Any], scale: float) -> list[dict[str, Any]]:
+    """Split ``value`` into plain and token segments (text is escaped by the template)."""
+    if value is None:
+        return []
+    out, pos = [], 0
+    for t in sorted(tokens, key=lambda t: t.start):
+        if t.start < pos or t.end > len(value) or t.end <= t.start:
+            continue  # overlapping or out-of-range span: show the text unhighlighted
+        if t.start > pos:
+            out.append({"text": value[pos : t.start], "token": False})
+        out.append(
+            {
+                "text": value[t.start : t.end],
+                "token": True,
+                "score": t.score,
+                "colour": _colour(t.score, scale),
+                "label": f"{t.text}: {t.score:+.4f}",
+            }
+        )
+        pos = t.end
+    if pos < len(value):
+        out.append({"text": value[pos:], "token": False})
+    return out
+
+
+def _bar(score: float, scale: float) -> dict[str, Any]:
+    width = 0.0 if scale <= 0 else 50.0 * min(1.0, abs(score) / scale)
+    left = 50.0 if score >= 0 else 50.0 - width
+    colour = POSITIVE if score >= 0 else NEGATIVE
+    return {
+        "left": f"{left:.2f}",
+        "width": f"{width:.2f}",
+        "colour": "rgb({},{},{})".format(*colour),
+    }
+
+
+def _summary(record: dict[str, str | None], limit: int = 60) -> str:
+    for value in record.values():
+        if value:
+            return value if len(value) <= limit else value[: limit - 1] + "…"
+    return ""
+
+
+def _view(i: int, e: Explanation) -> dict[str, Any]:
+    scale = max((abs(t.score) for t in e.tokens), default=0.0)
+    field_scale = max((abs(f.combined) for f in e.fields), default=0.0)
+    rows = []
+    for f in e.fields:
+        rows.append(
+            {
+                "attribute": f.attribute,
+                "left": _segments(
+                    e.left.get(f.attribute),
+                    [t for t in e.tokens if t.side == "left" and t.attribute == f.attribute],
+                    scale,
+                ),
+                "right": _segments(
+                    e.right.get(f.attribute),
+                    [t for t in e.tokens if t.side == "right" and t.attribute == f.attribute],
+                    scale,
+                ),
+                "left_score": f.left,
+                "right_score": f.right,
+                "combined": f.combined,
+                "bar": _bar(f.combined, field_scale),
+            }
+        )
+    top = max(e.fields, key=lambda f: abs(f.combined), default=None)
+    return {
+        "index": i,
+        "anchor": f"pair-{i}",
+        "e": e,
+        "rows": rows,
+        "outcome": e.outcome or "",
+        "top": top,
+        "left_summary": _summary(dict(e.left)),
+        "right_summary": _summary(dict(e.right)),
+        "settings": ", ".join(f"{k}={v}" for k, v in e.settings.items()),
+    }
+
+
+def render_html(explanations: Sequence[Explanation], *, title: str = "BEM explanations") -> str:
+    """The HTML report as a string (see :func:`write_html`)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("explain", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    views = [_view(i, e) for i, e in enumerate(explanations)]
+    labelled = any(e.label is not None for e in explanations)
+    counts = {k: sum(v["outcome"] == k for v in views) for k in ("TP", "FP", "FN", "TN")}
+    methods = sorted({e.method for e in explanations})
+    return env.get_template("report.html.j2").render(
+        title=title,
+        views=views,
+        labelled=labelled,
+        counts=counts,
+        methods=", ".join(methods),
+    )
+
+
+def write_html(
+    explanations: Sequence[Explanation],
+    path: str | Path,
+    *,
+    title: str = "BEM explanations",
+) -> Path:
+    """Write one self-contained, offline HTML report of all ``explanations``.
+
+    Labels, when known (``Explanation.label``), enable the false-positive and
+    false-negative filters of the index.
+    """
+    path = Path(path)
+    path.write_text(render_html(explanations, title=title), encoding="utf-8")
+    logger.info("wrote an HTML report of %d explanations to %s", len(explanations), path)
+    return path

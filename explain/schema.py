@@ -1,0 +1,138 @@
+"""The versioned JSON Schema of an explanation document.
+
+:meth:`explain.Explanation.to_dict` writes, and ``bem explain --json`` /
+:func:`explain.write_jsonl` store (one document per line), documents that
+validate against :data:`EXPLANATION_SCHEMA` (JSON Schema draft 2020-12).
+
+Version history:
+
+- ``1.0``: first version.
+
+Reading rules: a reader accepts any ``1.x`` document and ignores keys it does
+not know; ``schema_version`` changes its major number when a key is removed or
+changes meaning and its minor number when a key is added.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["EXPLANATION_SCHEMA", "SCHEMA_VERSION", "load_schema"]
+
+SCHEMA_VERSION = "1.0"
+"""Version of the document written by :meth:`explain.Explanation.to_dict`."""
+
+_NUMBER = {"type": "number"}
+_RECORD = {
+    "type": "object",
+    "description": "The record as the matcher saw it: attribute -> value (null when missing).",
+    "additionalProperties": {"type": ["string", "null"]},
+}
+
+EXPLANATION_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "BEM explanation of one matching decision",
+    "type": "object",
+    "required": [
+        "schema_version",
+        "left_id",
+        "right_id",
+        "left",
+        "right",
+        "label",
+        "probability",
+        "threshold",
+        "decision",
+        "method",
+        "settings",
+        "model_calls",
+        "seconds",
+        "delta",
+        "fields",
+        "tokens",
+    ],
+    "properties": {
+        "schema_version": {"type": "string", "pattern": r"^1\.[0-9]+$"},
+        "left_id": {"type": "string", "description": "Id of the left record."},
+        "right_id": {"type": "string", "description": "Id of the right record."},
+        "left": _RECORD,
+        "right": _RECORD,
+        "label": {
+            "type": ["integer", "null"],
+            "enum": [0, 1, None],
+            "description": "True label (1 = match) when known.",
+        },
+        "probability": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "The matcher's probability of match.",
+        },
+        "threshold": {"type": "number", "minimum": 0, "maximum": 1},
+        "decision": {
+            "type": "integer",
+            "enum": [0, 1],
+            "description": "1 = match (probability >= threshold), 0 = no match.",
+        },
+        "method": {
+            "type": "string",
+            "description": "The attribution method (one of explain.METHODS).",
+        },
+        "settings": {"type": "object", "description": "The method's settings."},
+        "model_calls": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Pairs scored by the model to build this explanation.",
+        },
+        "seconds": {"type": "number", "minimum": 0},
+        "delta": {
+            "type": ["number", "null"],
+            "description": "Integrated gradients' convergence delta; null for other methods.",
+        },
+        "fields": {
+            "type": "array",
+            "description": "One entry per attribute; positive scores push towards match.",
+            "items": {
+                "type": "object",
+                "required": ["attribute", "left", "right", "combined"],
+                "properties": {
+                    "attribute": {"type": "string"},
+                    "left": _NUMBER,
+                    "right": _NUMBER,
+                    "combined": {"type": "number", "description": "left + right."},
+                },
+            },
+        },
+        "tokens": {
+            "type": "array",
+            "description": "One entry per value token the matcher read.",
+            "items": {
+                "type": "object",
+                "required": ["text", "side", "attribute", "start", "end", "score"],
+                "properties": {
+                    "text": {"type": "string", "description": "The tokenizer's token."},
+                    "side": {"type": "string", "enum": ["left", "right"]},
+                    "attribute": {"type": "string"},
+                    "start": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "First character inside the original value.",
+                    },
+                    "end": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "One past the last character inside the original value.",
+                    },
+                    "score": _NUMBER,
+                },
+            },
+        },
+    },
+}
+"""JSON Schema (draft 2020-12) of :meth:`explain.Explanation.to_dict` documents."""
+
+
+def load_schema() -> dict[str, Any]:
+    """A copy of :data:`EXPLANATION_SCHEMA` (safe to modify)."""
+    return copy.deepcopy(EXPLANATION_SCHEMA)
