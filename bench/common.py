@@ -70,7 +70,7 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "amazon_google": {
-        "config": {"max_length": 64, "summarize": True, "seed": 0},
+        "config": {"max_length": 128, "summarize": True, "seed": 0},
         "fit": {
             "epochs": 4,
             "learning_rate": 1e-4,
@@ -83,9 +83,9 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "dblp_acm": {
-        "config": {"max_length": 80, "summarize": True, "seed": 0},
+        "config": {"max_length": 128, "summarize": True, "seed": 0},
         "fit": {
-            "epochs": 3,
+            "epochs": 2,
             "learning_rate": 1e-4,
             "batch_size": 32,
             "warmup_ratio": 0.1,
@@ -98,11 +98,11 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 SYNTHETIC: dict[str, Any] = {
-    "make_linkage": {"n_entities": 500, "seed": 0},
+    "make_linkage": {"n_entities": 800, "seed": 0},
     "config": {"max_length": 96, "summarize": True, "seed": 0},
     "fit": {
-        "epochs": 2,
-        "learning_rate": 1e-4,
+        "epochs": 3,
+        "learning_rate": 2e-4,
         "batch_size": 32,
         "class_weight": "sqrt",
         "augment": ["swap"],

@@ -201,3 +201,27 @@ def test_import_is_light():
     code = "import sys, matcher; print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_early_stopping_keeps_the_best_epoch(tiny_model_dir, data):
+    train, valid = data
+    m = Matcher(model=tiny_model_dir, max_length=32, seed=0)
+    m.fit(
+        train, valid, epochs=6, learning_rate=1e-9, batch_size=64, early_stopping=1, progress=False
+    )
+    f1s = [h["valid_f1"] for h in m.history_]
+    assert len(m.history_) < 6
+    assert m.train_info_["best_epoch"] == 1 + int(np.argmax(f1s))
+    assert m.evaluate(valid).f1 == pytest.approx(max(f1s))
+
+
+def test_summarizer_is_saved_with_the_model(tiny_model_dir, data, tmp_path):
+    train, valid = data
+    m = Matcher(model=tiny_model_dir, max_length=20, seed=0, summarize=True)
+    m.fit(train, valid, epochs=1, progress=False)
+    assert any(e.truncated for e in m.encode(valid))
+    path = m.save_pretrained(tmp_path / "m")
+    assert (path / "summarizer.json").is_file()
+    loaded = Matcher.from_pretrained(path)
+    assert loaded.encoder_.summarizer.idf_ == m.encoder_.summarizer.idf_
+    np.testing.assert_array_equal(loaded.predict_proba(valid), m.predict_proba(valid))
