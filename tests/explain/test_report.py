@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from data import RecordPairs
+from explain import Explainer, render_html, write_html
+
+ATTACKS = [
+    "<img src=x onerror=alert(1)>",
+    "</script><script>alert(2)</script>",
+    '" onmouseover="alert(3)',
+    "<!-- {{ 7*7 }} -->",
+]
+TEMPLATE_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "main",
+    "div", "span", "b", "button", "table", "thead", "tbody", "tr", "th", "td", "a", "section",
+    "script",
+}  # fmt: skip
+
+
+class Elements(HTMLParser):
+    """Every element and attribute of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attributes: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attributes += attrs
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(page: str) -> Elements:
+    parser = Elements()
+    parser.feed(page)
+    return parser
+
+
+def check_no_element_from_record_text(page: str) -> None:
+    doc = parse(page)
+    assert set(doc.tags) <= TEMPLATE_TAGS, set(doc.tags) - TEMPLATE_TAGS
+    assert doc.tags.count("script") == 1
+    assert not [name for name, _ in doc.attributes if name.startswith("on")]
+    text = "".join(doc.text)
+    for attack in ATTACKS:
+        assert attack in text  # shown as text, in full
+
+
+@pytest.fixture(scope="module")
+def attack_explanations(tiny_matcher):
+    records = [
+        ({"title": ATTACKS[0], "brand": ATTACKS[2]}, {"title": "<b>bold</b> tv", "brand": "x"}),
+        ({"title": ATTACKS[1], "brand": "sony"}, {"title": ATTACKS[3], "brand": None}),
+    ]
+    pairs = RecordPairs.from_records(records, labels=[1, 0])
+    return Explainer(tiny_matcher).explain(pairs, progress=False)
+
+
+def test_record_text_is_escaped(attack_explanations):
+    page = render_html(attack_explanations, title="<i>report</i>")
+    assert "<img" not in page and "<b>bold" not in page and "<i>report" not in page
+    assert html.escape(ATTACKS[0], quote=False) in page
+    check_no_element_from_record_text(page)
+
+
+class ValueCells(HTMLParser):
+    """The text of every ``<td class="value">`` cell, in page order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[str] = []
+        self.depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth:
+            self.depth += 1
+        elif tag == "td" and ("class", "value") in attrs:
+            self.depth = 1
+            self.cells.append("")
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.cells[-1] += data
+
+
+def test_values_are_shown_whole_with_every_token_highlighted(attack_explanations):
+    page = render_html(attack_explanations)
+    parser = ValueCells()
+    parser.feed(page)
+    expected = [
+        record.get(f.attribute) or "(missing)"
+        for e in attack_explanations
+        for f in e.fields
+        for record in (e.left, e.right)
+    ]
+    assert parser.cells == expected
+    titles = {v for k, v in parse(page).attributes if k == "title"}
+    for e in attack_explanations:
+        for t in e.tokens:
+            assert f"{t.text}: {t.score:+.4f}" in titles
+    assert page.count('class="tok"') == sum(len(e.tokens) for e in attack_explanations)
+
+
+def test_index_filters_need_labels(attack_explanations, tmp_path):
+    labelled = write_html(attack_explanations, tmp_path / "labelled.html")
+    page = labelled.read_text(encoding="utf-8")
+    assert 'data-filter="FP"' in page and 'data-filter="FN"' in page
+    assert page.count('data-outcome="') == len(attack_explanations)
+    unlabelled = [e.__class__(**{**e.__dict__, "label": None}) for e in attack_explanations]
+    page = render_html(unlabelled)
+    assert 'data-filter="FP"' not in page and 'data-filter="all"' in page
+
+
+def test_report_is_self_contained(attack_explanations):
+    page = render_html(attack_explanations)
+    doc = parse(page)
+    urls = [v for k, v in doc.attributes if k in ("src", "href") and v]
+    assert all(u.startswith("#") for u in urls), urls
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    assert render_html([]).count("<section") == 0
+
+
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+def test_browser_builds_no_element_from_record_text(attack_explanations, tmp_path: Path):
+    report = write_html(attack_explanations, tmp_path / "report.html")
+    profile = tmp_path / "profile"
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            report.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    assert "<section" in dom, dom[:500]
+    check_no_element_from_record_text(dom)
