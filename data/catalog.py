@@ -39,18 +39,27 @@ ATTRIBUTES = (
 PLANTABLE = ("model", "capacity", "colour")
 """The columns a sibling family can differ in (the planted causes)."""
 
-# brand -> model-number prefix (unique, so model numbers never collide across brands)
-BRANDS = {
-    "Samsung": "SM", "SanDisk": "SDX", "Western Digital": "WD", "Seagate": "ST",
-    "Kingston": "KF", "Crucial": "CT", "Lexar": "LX", "Sony": "SNY", "Bose": "BS",
-    "JBL": "JB", "Sennheiser": "SH", "Logitech": "LG", "Razer": "RZ", "Corsair": "CR",
-    "Asus": "AS", "Acer": "AC", "Lenovo": "LN", "Dell": "DL", "HP": "HP", "Apple": "AP",
-    "Microsoft": "MS", "Anker": "AK", "Belkin": "BK", "TP-Link": "TL", "Netgear": "NG",
-    "Philips": "PH", "Panasonic": "PN", "Canon": "CN", "Nikon": "NK", "Garmin": "GM",
-    "Fitbit": "FB", "Xiaomi": "XM", "Huawei": "HW", "OnePlus": "OP", "Motorola": "MT",
-    "Toshiba": "TS", "Verbatim": "VB", "PNY": "PY", "Transcend": "TR", "Jabra": "JA",
-    "Audio-Technica": "ATH", "Skullcandy": "SC", "LG": "LGE", "BenQ": "BQ", "ViewSonic": "VS",
-    "SteelSeries": "SS", "HyperX": "HX", "Ugreen": "UG", "Aukey": "AU", "EZVIZ": "EZ",
+# brand -> (model-number prefix, categories it sells). Prefixes are unique, so
+# model numbers never collide across brands.
+BRANDS: dict[str, tuple[str, str]] = {
+    "Samsung": ("SM", "spmd"), "SanDisk": ("SDX", "s"), "Western Digital": ("WD", "s"),
+    "Seagate": ("ST", "s"), "Kingston": ("KF", "sm"), "Crucial": ("CT", "sm"),
+    "Lexar": ("LX", "s"), "Sony": ("SNY", "ap"), "Bose": ("BS", "a"), "JBL": ("JB", "a"),
+    "Sennheiser": ("SH", "a"), "Logitech": ("LG", "ea"), "Razer": ("RZ", "ela"),
+    "Corsair": ("CR", "mea"), "Asus": ("AS", "ld"), "Acer": ("AC", "ld"), "Lenovo": ("LN", "lpd"),
+    "Dell": ("DL", "lde"), "HP": ("HP", "lde"), "Apple": ("AP", "lpr"), "Microsoft": ("MS", "le"),
+    "Anker": ("AK", "wa"), "Belkin": ("BK", "we"), "Philips": ("PH", "ad"),
+    "Panasonic": ("PN", "a"), "Garmin": ("GM", "r"), "Fitbit": ("FB", "r"),
+    "Xiaomi": ("XM", "prw"), "Huawei": ("HW", "prl"), "OnePlus": ("OP", "p"),
+    "Motorola": ("MT", "p"), "Toshiba": ("TS", "s"), "Verbatim": ("VB", "s"),
+    "PNY": ("PY", "sm"), "Transcend": ("TR", "s"), "Jabra": ("JA", "a"),
+    "Audio-Technica": ("ATH", "a"), "Skullcandy": ("SC", "a"), "LG": ("LGE", "dp"),
+    "BenQ": ("BQ", "d"), "ViewSonic": ("VS", "d"), "SteelSeries": ("SS", "ea"),
+    "HyperX": ("HX", "mea"), "Ugreen": ("UG", "w"), "Aukey": ("AU", "w"),
+}  # fmt: skip
+_CATEGORY_CODES = {
+    "s": "storage", "l": "laptops", "p": "phones", "m": "memory", "w": "power",
+    "a": "audio", "e": "peripherals", "d": "displays", "r": "wearables",
 }  # fmt: skip
 
 SYLLABLES = (
@@ -231,9 +240,14 @@ def make_catalog(
     cat_names = list(CATEGORIES)
     brands = list(BRANDS)
     # family-level draws: what every member shares
-    fam_cat = rng.integers(0, len(cat_names), size=n_fam)
     fam_code = rng.choice(len(brands) * MODEL_NUMBERS * len(MODEL_SUFFIXES), n_fam, replace=False)
     fam_brand = fam_code // (MODEL_NUMBERS * len(MODEL_SUFFIXES))
+    # the category: one of the brand's categories
+    brand_cats = [[cat_names.index(_CATEGORY_CODES[k]) for k in BRANDS[b][1]] for b in brands]
+    width = max(len(c) for c in brand_cats)
+    table = np.array([(c * width)[:width] for c in brand_cats])
+    n_cats = np.array([len(c) for c in brand_cats])
+    fam_cat = table[fam_brand, (rng.random(n_fam) * n_cats[fam_brand]).astype(np.int64)]
     fam_type = rng.random(n_fam) * np.array([len(CATEGORIES[c][0]) for c in cat_names])[fam_cat]
     fam_type = fam_type.astype(np.int64)
     fam_line = _line_names(n_fam, rng)
@@ -262,7 +276,7 @@ def make_catalog(
     code[sel] = _sibling_codes(fam_code, family[sel], rank[sel], rng)
 
     per_brand = MODEL_NUMBERS * len(MODEL_SUFFIXES)
-    prefix = np.array(list(BRANDS.values()), dtype=object)[code // per_brand]
+    prefix = np.array([p for p, _ in BRANDS.values()], dtype=object)[code // per_brand]
     number = (code % per_brand) // len(MODEL_SUFFIXES) + 1000
     suffix = np.array(MODEL_SUFFIXES, dtype=object)[code % len(MODEL_SUFFIXES)]
     model = np.array(
