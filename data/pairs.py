@@ -39,12 +39,14 @@ def validate_pairs(
     labelled: bool | None = None,
     source: str = "<pairs>",
     header_rows: int = 1,
+    lines: Sequence[int] | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Check a pair table and return it normalised.
 
     The result has string ``ltable_id`` and ``rtable_id`` columns and, when
     labelled, an ``int8`` ``label`` column; any other columns are kept. Row
-    numbers in errors are file line numbers (``header_rows`` lines come first).
+    numbers in errors are file line numbers: ``lines`` (the line of each row)
+    when given, else counted from 1 after ``header_rows`` header lines.
 
     Raises:
         BemError: missing columns, ids not in their table, labels outside {0, 1}
@@ -61,7 +63,10 @@ def validate_pairs(
     if labelled and "label" not in pairs.columns:
         raise BemError(f"{source}: missing column 'label' (1 = match, 0 = no match)")
     out = pairs.copy()
-    line = np.arange(len(out)) + header_rows + 1
+    if lines is not None and len(lines) == len(out):
+        line = np.asarray(lines)
+    else:
+        line = np.arange(len(out)) + header_rows + 1
     for col in PAIR_COLUMNS:
         values = out[col]
         empty = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
@@ -114,10 +119,10 @@ def load_pairs(
 
     ``left``/``right``, when given, are the tables the ids must exist in.
     """
-    from data.table import read_csv_strings  # local: keeps module import cheap
+    from data.table import _read  # local: keeps module import cheap
 
-    frame = read_csv_strings(path)
-    return validate_pairs(frame, left, right, labelled=labelled, source=str(path))
+    frame, lines = _read(path)
+    return validate_pairs(frame, left, right, labelled=labelled, source=str(path), lines=lines)
 
 
 def _record(row: pd.Series) -> dict[str, str | None]:

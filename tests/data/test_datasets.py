@@ -162,3 +162,15 @@ def test_cora_counts(caplog):
         ds = load_dedup(DATASETS / "dedup" / "cora")
     assert (len(ds.records), len(ds.matches)) == (1295, 17184)
     assert (ds.matches["ltable_id"] < ds.matches["rtable_id"]).all()
+
+
+def test_load_pairs_reports_file_lines(tmp_path):
+    from data import load_pairs, load_table
+
+    left = load_table(_folder(tmp_path, TABLES) / "tableA.csv")
+    path = tmp_path / "p.csv"
+    path.write_text('ltable_id,rtable_id,label\n\na1,"b\n1",1\na2,b2,7\n', encoding="utf-8")
+    with pytest.raises(
+        BemError, match=r"p\.csv: column 'label' must be 0 or 1; .*line\(s\) 5 \('7'\)"
+    ):
+        load_pairs(path, left)
