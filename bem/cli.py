@@ -239,7 +239,7 @@ def _cmd_match(args: argparse.Namespace) -> int:
     out["probability"] = proba
     out["decision"] = (proba >= thr).astype(int)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(args.output, index=False, float_format="%.9g")
+    out.to_csv(args.output, index=False)
     print(f"{len(out)} pairs scored, {int(out['decision'].sum())} matches -> {args.output}")
     if pairs.labels is not None:
         y = pairs.labels

@@ -1,0 +1,286 @@
+"""End-to-end tests of the ``bem`` command line on a tiny random BERT."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bem.cli import main
+from data import make_linkage
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, tiny_model_dir):
+    """Synthetic tables and labelled pairs on disk, and a model trained by `bem train`."""
+    root = tmp_path_factory.mktemp("cli")
+    syn = make_linkage(n_entities=40, seed=3)
+    syn.left.to_csv(root / "left.csv", index_label="id")
+    syn.right.to_csv(root / "right.csv", index_label="id")
+    syn.pairs[["ltable_id", "rtable_id", "label"]].to_csv(root / "pairs.csv", index=False)
+    syn.matches.to_csv(root / "matches.csv", index=False)
+    code = main(
+        [
+            "-q",
+            "train",
+            "--model",
+            str(tiny_model_dir),
+            "--left",
+            str(root / "left.csv"),
+            "--right",
+            str(root / "right.csv"),
+            "--train",
+            str(root / "pairs.csv"),
+            "--epochs",
+            "1",
+            "--max-length",
+            "96",
+            "-o",
+            str(root / "model"),
+        ]
+    )
+    assert code == 0
+    return root
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``bem`` in a separate process."""
+    return subprocess.run(
+        [sys.executable, "-m", "bem.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "block", "train", "match", "explain", "dedup", "link", "run"):
+        assert command in out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("bem ")
+
+
+def test_train_writes_a_bem_model(workspace):
+    model = workspace / "model"
+    for name in ("config.json", "model.safetensors", "README.md"):
+        assert (model / name).is_file(), name
+    assert not list(model.glob("*.bin")) and not list(model.glob("*.pkl"))
+
+
+def test_refuses_to_overwrite_a_model_without_flag(workspace, capsys):
+    code = main(
+        [
+            "train",
+            "--left",
+            str(workspace / "left.csv"),
+            "--train",
+            str(workspace / "pairs.csv"),
+            "-o",
+            str(workspace / "model"),
+        ]
+    )
+    assert code == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_match_in_another_process_gives_identical_scores(workspace):
+    from data import RecordPairs, load_pairs, load_table
+    from matcher import Matcher
+
+    out = workspace / "scores.csv"
+    proc = run_cli(
+        "-q",
+        "match",
+        "--model",
+        str(workspace / "model"),
+        "--left",
+        str(workspace / "left.csv"),
+        "--right",
+        str(workspace / "right.csv"),
+        "--pairs",
+        str(workspace / "pairs.csv"),
+        "-o",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    scores = pd.read_csv(
+        out, dtype={"ltable_id": str, "rtable_id": str}, float_precision="round_trip"
+    )
+    assert list(scores.columns) == ["ltable_id", "rtable_id", "probability", "decision"]
+    left = load_table(workspace / "left.csv")
+    right = load_table(workspace / "right.csv")
+    pairs = RecordPairs(left, right, load_pairs(workspace / "pairs.csv", left, right))
+    here = Matcher.from_pretrained(workspace / "model").predict_proba(pairs)
+    assert scores["probability"].tolist() == here.tolist()
+
+
+def test_link_writes_all_outputs_and_run_repeats_it(workspace, capsys):
+    out = workspace / "link"
+    code = main(
+        [
+            "-q",
+            "link",
+            str(workspace / "left.csv"),
+            str(workspace / "right.csv"),
+            "--model",
+            str(workspace / "model"),
+            "--key",
+            "title",
+            "--top-k",
+            "3",
+            "--review",
+            "2",
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0
+    for name in ("entities.csv", "pairs.csv", "report.html", "explanations.jsonl", "run.json"):
+        assert (out / name).is_file(), name
+    entities = pd.read_csv(out / "entities.csv", dtype=str)
+    left = pd.read_csv(workspace / "left.csv", dtype=str)
+    right = pd.read_csv(workspace / "right.csv", dtype=str)
+    assert len(entities) == len(left) + len(right)
+    assert not entities.duplicated(["source", "id"]).any()
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["mode"] == "link"
+    assert run["counts"]["records"] == len(entities)
+    assert set(run["timings_seconds"]) >= {"block", "score", "cluster", "explain"}
+    again = workspace / "again"
+    assert main(["-q", "run", str(out / "run.json"), "-o", str(again)]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(out / "entities.csv", dtype=str), pd.read_csv(again / "entities.csv", dtype=str)
+    )
+    pd.testing.assert_frame_equal(pd.read_csv(out / "pairs.csv"), pd.read_csv(again / "pairs.csv"))
+
+
+def test_dedup_of_one_table(workspace):
+    both = pd.concat(
+        [
+            pd.read_csv(workspace / "left.csv", dtype=str),
+            pd.read_csv(workspace / "right.csv", dtype=str),
+        ]
+    )
+    both.to_csv(workspace / "both.csv", index=False)
+    out = workspace / "dedup"
+    code = main(
+        [
+            "-q",
+            "dedup",
+            str(workspace / "both.csv"),
+            "--model",
+            str(workspace / "model"),
+            "--no-explain",
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0
+    entities = pd.read_csv(out / "entities.csv", dtype=str)
+    assert sorted(entities["id"]) == sorted(both["id"])
+    pairs = pd.read_csv(out / "pairs.csv", dtype=str)
+    assert (pairs["ltable_id"] != pairs["rtable_id"]).all()
+
+
+def test_block_prints_recall(workspace, capsys):
+    code = main(
+        [
+            "block",
+            str(workspace / "left.csv"),
+            str(workspace / "right.csv"),
+            "--key",
+            "title",
+            "-o",
+            str(workspace / "cands.csv"),
+            "--matches",
+            str(workspace / "matches.csv"),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "recall" in out and "reduction ratio" in out
+    cands = pd.read_csv(workspace / "cands.csv")
+    assert {"ltable_id", "rtable_id", "score", "blocker"} <= set(cands.columns)
+
+
+def test_explain_writes_html_and_json(workspace):
+    pd.read_csv(workspace / "pairs.csv").head(3).to_csv(workspace / "few.csv", index=False)
+    code = main(
+        [
+            "-q",
+            "explain",
+            "--model",
+            str(workspace / "model"),
+            "--left",
+            str(workspace / "left.csv"),
+            "--right",
+            str(workspace / "right.csv"),
+            "--pairs",
+            str(workspace / "few.csv"),
+            "-o",
+            str(workspace / "report.html"),
+            "--json",
+            str(workspace / "expl.jsonl"),
+        ]
+    )
+    assert code == 0
+    assert "<html" in (workspace / "report.html").read_text().lower()
+    lines = (workspace / "expl.jsonl").read_text().strip().splitlines()
+    assert len(lines) == 3
+    assert "fields" in json.loads(lines[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--key", "nope"], r"key column\(s\) \['nope'\] not found"),
+        (["--threshold", "1.5"], "threshold must be between 0 and 1"),
+    ],
+)
+def test_pipeline_input_errors_are_one_line(workspace, args, message):
+    proc = run_cli(
+        "link",
+        str(workspace / "left.csv"),
+        str(workspace / "right.csv"),
+        "--model",
+        str(workspace / "model"),
+        "-o",
+        str(workspace / "bad"),
+        *args,
+    )
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1, proc.stderr
+    assert pytest.importorskip("re").search(message, err[0])
+
+
+def test_empty_table_and_non_model_dir_are_one_line(workspace, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,title\n", encoding="utf-8")
+    proc = run_cli("dedup", str(empty), "--model", str(workspace / "model"), "-o", str(tmp_path))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "empty.csv" in proc.stderr
+    not_model = tmp_path / "not-a-model"
+    not_model.mkdir()
+    proc = run_cli(
+        "dedup", str(workspace / "left.csv"), "--model", str(not_model), "-o", str(tmp_path)
+    )
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "not a BEM model" in proc.stderr
