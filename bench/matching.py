@@ -217,9 +217,19 @@ def render(results: dict[str, dict], meta: dict) -> str:
             f"{100 * r['int8_f1_change']:+.2f} | {r['cached_pairs_per_second']:.1f} | "
             f"{r['machine_limit_pairs_per_second']:.0f} | {100 * r['efficiency']:.0f}% |"
         )
-    lines += ["", "## Settings", ""]
+    lines += [
+        "",
+        "## Settings",
+        "",
+        "Each set is scored right after its training (`--datasets <set>`); the JSON keeps",
+        "the sets measured by earlier runs.",
+        "",
+    ]
     for name, r in results.items():
-        lines.append(f"- {name}: `{json.dumps(r['settings'], sort_keys=True)}`")
+        lines.append(
+            f"- {name} (measured {r.get('measured', '?')}, {r['test_pairs']} test pairs): "
+            f"`{json.dumps(r['settings'], sort_keys=True)}`"
+        )
     lines += ["", "## Training history (validation F1 per epoch)", ""]
     for name, r in results.items():
         hist = ", ".join(
