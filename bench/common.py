@@ -57,7 +57,7 @@ INFO = "bench_info.json"
 # augmentation, the threshold tuned on the validation F1 after every epoch.
 MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
     "abt_buy": {
-        "config": {"max_length": 96, "summarize": True, "seed": 0},
+        "config": {"max_length": 80, "summarize": True, "seed": 0},
         "fit": {
             "epochs": 3,
             "learning_rate": 1e-4,
@@ -83,7 +83,7 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "dblp_acm": {
-        "config": {"max_length": 128, "summarize": True, "seed": 0},
+        "config": {"max_length": 96, "summarize": True, "seed": 0},
         "fit": {
             "epochs": 2,
             "learning_rate": 1e-4,
