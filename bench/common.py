@@ -98,11 +98,11 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 SYNTHETIC: dict[str, Any] = {
-    "make_linkage": {"n_entities": 800, "seed": 0},
+    "make_linkage": {"n_entities": 500, "seed": 0},
     "config": {"max_length": 96, "summarize": True, "seed": 0},
     "fit": {
-        "epochs": 3,
-        "learning_rate": 2e-4,
+        "epochs": 2,
+        "learning_rate": 1e-4,
         "batch_size": 32,
         "class_weight": "sqrt",
         "augment": ["swap"],
