@@ -63,6 +63,7 @@ class RemovalScorer:
         self.batch_size = batch_size
         self.counter = counter if counter is not None else CallCounter()
         self.pad_id = _pad_id(matcher)
+        self._full: dict[int, float] = {}  # unperturbed P(match) per pair, scored once
 
     def _sequence(self, i: int, keep: np.ndarray | None) -> tuple[list[int], list[int]]:
         enc = self.encoded[i]
@@ -81,12 +82,30 @@ class RemovalScorer:
     def score(self, items: Sequence[tuple[int, np.ndarray | None]]) -> np.ndarray:
         """P(match) of each ``(pair index, keep mask over its value tokens)``.
 
-        A keep mask of ``None`` scores the pair unperturbed. Sequences are
-        batched by length to keep padding small.
+        A keep mask of ``None`` (or all ones) scores the pair unperturbed; that
+        score is computed once per pair and reused. Sequences are batched by
+        length to keep padding small.
         """
+        out = np.empty(len(items), dtype=np.float64)
+        todo: list[int] = []
+        for j, (i, keep) in enumerate(items):
+            full = keep is None or bool(np.all(np.asarray(keep) >= 0.5))
+            if full and i in self._full:
+                out[j] = self._full[i]
+            else:
+                todo.append(j)
+        if todo:
+            seqs = [self._sequence(*items[j]) for j in todo]
+            out[todo] = self._forward(seqs)
+            for j in todo:
+                i, keep = items[j]
+                if keep is None or bool(np.all(np.asarray(keep) >= 0.5)):
+                    self._full[i] = float(out[j])
+        return out
+
+    def _forward(self, seqs: list[tuple[list[int], list[int]]]) -> np.ndarray:
         import torch
 
-        seqs = [self._sequence(i, keep) for i, keep in items]
         order = np.argsort([len(s[0]) for s in seqs], kind="stable")
         out = np.empty(len(seqs), dtype=np.float64)
         for b in range(0, len(order), self.batch_size):
