@@ -197,6 +197,23 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_report(path: Path | None, n: int, matcher_dir: str | None) -> None:
+    """An HTML report of the default method on the first ``n`` synthetic test pairs."""
+    from explain import write_html
+
+    if path is None:
+        raise SystemExit("--report-only needs --report PATH")
+    matcher = load_matcher(
+        "synthetic", allow_training=False, path=None if matcher_dir is None else Path(matcher_dir)
+    )
+    if matcher is None:
+        raise SystemExit("no cached synthetic matcher: run bench/common.py synthetic first")
+    pairs, _ = test_pairs("synthetic", 200)
+    explanations = Explainer(matcher).explain(pairs[:n], progress=False)
+    write_html(explanations, path, title="BEM explanations: synthetic products")
+    logger.info("wrote %s", path)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=200, help="test pairs per matcher")
@@ -205,6 +222,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--allow-training", action="store_true", help="train missing matchers")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--report", type=Path, help="also write an HTML report of synthetic pairs")
+    parser.add_argument(
+        "--report-only",
+        type=int,
+        metavar="N",
+        help="only write the --report of the first N synthetic test pairs (default method)",
+    )
     parser.add_argument(
         "--matcher",
         action="append",
@@ -221,6 +244,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.report_only:
+        write_report(args.report, args.report_only, overrides.get("synthetic"))
+        return
     start = time.perf_counter()
     results: dict[str, Any] = {"models": {}}
     for name in args.models:
@@ -243,11 +269,7 @@ def main(argv: list[str] | None = None) -> None:
             block["matcher_threshold"] = matcher.threshold_
             block["methods"] = run_model(name, matcher, pairs, planted, args.methods)
             if args.report and name == "synthetic":
-                from explain import write_html
-
-                shown = pairs[:40]
-                explanations = Explainer(matcher).explain(shown, progress=False)
-                write_html(explanations, args.report, title="BEM explanations: synthetic products")
+                write_report(args.report, 40, overrides.get("synthetic"))
         results["models"][name] = block
     meta = {
         "command": "flock /tmp/bem-cpu.lock .venv/bin/python bench/explain.py "

@@ -101,8 +101,13 @@ def _bar(score: float, scale: float) -> dict[str, Any]:
     }
 
 
+SUMMARY_ATTRIBUTES = ("title", "name")
+
+
 def _summary(record: dict[str, str | None], limit: int = 60) -> str:
-    for value in record.values():
+    """The record's title or name (else its first value), shortened for the index."""
+    named = [record.get(a) for a in SUMMARY_ATTRIBUTES]
+    for value in [*named, *record.values()]:
         if value:
             return value if len(value) <= limit else value[: limit - 1] + "…"
     return ""
