@@ -99,6 +99,18 @@ def token_matrix(keys: np.ndarray, *, index: str = "tokens", q: int = 3) -> spar
     return sparse.csr_matrix((data, (rows, codes)), shape=(len(lists), max(len(uniques), 1)))
 
 
+def _top_weight_per_row(rows: np.ndarray, weight: np.ndarray, k: int, n_rows: int) -> np.ndarray:
+    """Indices of the ``k`` heaviest entries per row (ties: input order, deterministic).
+
+    One stable argsort of a packed ``(row, -weight)`` integer key: an order of
+    magnitude faster than a lexsort on millions of prefilter hits.
+    """
+    quantized = np.minimum(weight * 2**20, 2**31 - 1).astype(np.int64)
+    order = np.argsort((rows.astype(np.int64) << 32) | (2**31 - 1 - quantized), kind="stable")
+    rank = _rank_within(rows[order], n_rows)
+    return order[rank < k]
+
+
 def _rank_within(groups: np.ndarray, n_groups: int) -> np.ndarray:
     """0-based position of each element within its group (``groups`` sorted)."""
     counts = np.bincount(groups, minlength=n_groups)
@@ -108,8 +120,8 @@ def _rank_within(groups: np.ndarray, n_groups: int) -> np.ndarray:
 
 def _top_per_row(
     rows: np.ndarray, cols: np.ndarray, keys: Sequence[np.ndarray], k: int, n_rows: int
-) -> np.ndarray:
-    """Indices of the first ``k`` entries per row, sorted by ``keys`` (descending), then col."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and ranks of the first ``k`` entries per row, by ``keys`` descending, then col."""
     order = np.lexsort((cols, *[-key for key in reversed(keys)], rows))
     rank = _rank_within(rows[order], n_rows)
     keep = rank < k
@@ -136,7 +148,9 @@ class FuzzyBlocker(Blocker):
         max_df: tokens in more than this fraction of all records are not indexed
             (they carry no signal and make the prefilter slow); tokens in at most
             100 records are always indexed.
-        max_postings: and not more than this many records per indexed token.
+        max_postings: the most postings one record's query reads: it uses its
+            rarest tokens first and stops when their postings add up to this
+            (its rarest token is always used). Bounds the work per record.
         prefilter: ``False`` scores every pair (chunked ``cdist``; exact, quadratic).
         prefilter_k: survivors scored per record; default ``max(4 * top_k, 40)``.
         chunk_pairs: pairs materialised at once; bounds memory.
@@ -156,7 +170,7 @@ class FuzzyBlocker(Blocker):
         index: Literal["tokens", "qgrams"] = "qgrams",
         q: int = 3,
         max_df: float = 0.05,
-        max_postings: int = 5000,
+        max_postings: int = 2000,
         prefilter: bool = True,
         prefilter_k: int | None = None,
         chunk_pairs: int = 4_000_000,
@@ -290,8 +304,8 @@ class FuzzyBlocker(Blocker):
         everything = lkeys if dedup else np.concatenate([lkeys, rkeys])
         tokens = token_matrix(everything, index=self.index, q=self.q)
         df = np.asarray(tokens.sum(axis=0)).ravel()
-        cap = min(max(self.max_df * len(everything), _MIN_POSTINGS), self.max_postings)
-        kept = _kept_entries(tokens, df, cap)
+        cap = max(self.max_df * len(everything), _MIN_POSTINGS)
+        kept = _kept_entries(tokens, df, cap, self.max_postings)
         dropped = int((df > cap).sum())
         if dropped:
             logger.info(
@@ -318,7 +332,7 @@ class FuzzyBlocker(Blocker):
                 if dedup:
                     other = cols != rows + a
                     rows, cols, weight = rows[other], cols[other], weight[other]
-                idx, _ = _top_per_row(rows, cols, [weight], prefilter_k, b - a)
+                idx = _top_weight_per_row(rows, weight, prefilter_k, b - a)
                 rows, cols, weight = rows[idx], cols[idx], weight[idx]
                 score = process.cpdist(
                     qkeys[rows + a].tolist(),
@@ -336,23 +350,26 @@ class FuzzyBlocker(Blocker):
         return parts
 
 
-def _kept_entries(tokens: sparse.csr_matrix, df: np.ndarray, cap: float) -> sparse.csr_matrix:
-    """Drop tokens above ``cap`` records, except a record's rarest when all of its are."""
+def _kept_entries(
+    tokens: sparse.csr_matrix, df: np.ndarray, cap: float, budget: int
+) -> sparse.csr_matrix:
+    """The tokens each record queries with: its rarest first, while they are under ``cap``
+    records and their postings add up to less than ``budget``; the rarest always."""
     from scipy import sparse
 
-    rows = np.repeat(np.arange(tokens.shape[0]), np.diff(tokens.indptr))
+    rows = np.repeat(np.arange(tokens.shape[0], dtype=np.int64), np.diff(tokens.indptr))
     cols = tokens.indices
-    keep = df[cols] <= cap
-    has_kept = np.bincount(rows[keep], minlength=tokens.shape[0]) > 0
-    orphan = ~has_kept[rows]
-    if orphan.any():
-        o_rows, o_cols = rows[orphan], cols[orphan]
-        order = np.lexsort((o_cols, df[o_cols], o_rows))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = o_rows[order][1:] != o_rows[order][:-1]
-        keep[np.flatnonzero(orphan)[order[first]]] = True
+    freq = df[cols].astype(np.int64)
+    order = np.argsort((rows << 32) | freq, kind="stable")
+    rows, cols, freq = rows[order], cols[order], freq[order]
+    rank = _rank_within(rows, tokens.shape[0])
+    before = np.cumsum(freq) - freq
+    first = rank == 0
+    before -= before[first][np.cumsum(first) - 1]
+    keep = first | ((freq <= cap) & (before < budget))
     return sparse.csr_matrix(
-        (tokens.data[keep], (rows[keep], cols[keep])), shape=tokens.shape, dtype=np.float32
+        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])),
+        shape=tokens.shape,
     )
 
 

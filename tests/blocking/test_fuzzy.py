@@ -65,7 +65,7 @@ def test_exact_mode_is_full_cdist_and_agrees_with_prefilter(seed):
     np.testing.assert_allclose(np.concatenate(got), np.concatenate(expected), rtol=1e-5)
     # with a vocabulary this small every record shares tokens with many others, so
     # the prefiltered top-4 scores are the exact ones too
-    pre = FuzzyBlocker(key, top_k=4, symmetric=False, max_df=1.0, progress=False)
+    pre = FuzzyBlocker(key, top_k=4, symmetric=False, max_df=1.0, prefilter_k=1000, progress=False)
     np.testing.assert_allclose(
         np.concatenate(topk_by_left(pre.candidates(left, right), left)),
         np.concatenate(expected),
@@ -114,15 +114,35 @@ def test_qgrams_find_typos_and_split_codes_tokens_find_split_codes():
 
 
 def test_frequent_tokens_are_not_indexed_but_records_keep_their_rarest(caplog):
-    texts = [f"common x{i}" for i in range(30)] + ["common", "common x1"]
+    texts = [f"common x{i}" for i in range(150)] + ["common", "common x1"]
     table = pd.DataFrame({"t": texts}, index=[str(i) for i in range(len(texts))])
-    blocker = FuzzyBlocker("t", top_k=2, index="tokens", max_postings=10, progress=False)
+    blocker = FuzzyBlocker("t", top_k=2, index="tokens", max_df=0.5, progress=False)
     with caplog.at_level(logging.INFO, logger="blocking.fuzzy"):
         cands = blocker.candidates(table)
-    assert "frequent token(s) not indexed" in caplog.text
+    assert "1 frequent token(s) not indexed (in > 100 records)" in caplog.text
     pairs = set(zip(cands.ltable_id, cands.rtable_id))
-    assert ("1", "31") in pairs  # "common x1" found its twin through the rare token
-    assert cands["ltable_id"].eq("30").any() or cands["rtable_id"].eq("30").any()
+    assert ("1", "151") in pairs  # "common x1" found its twin through the rare token
+    # "common" alone queries with its (frequent) rarest token and still gets 2 candidates
+    assert (cands["ltable_id"].eq("150") | cands["rtable_id"].eq("150")).sum() >= 2
+    # and the frequent token is not used by records that have a rarer one: few pairs
+    assert len(cands) < 3 * len(table)
+
+
+def test_max_postings_bounds_the_work_per_record():
+    texts = [f"brand{i % 3} line{i % 40} code{i}" for i in range(600)]
+    table = pd.DataFrame({"t": texts}, index=[f"r{i}" for i in range(600)])
+    # a record reads its rarest tokens first: code (1 posting), then its line (15);
+    # with a budget of 5 it stops before the brand (200), so it only meets its line
+    tight = FuzzyBlocker("t", top_k=3, index="tokens", max_df=1.0, max_postings=5, progress=False)
+    cands = tight.candidates(table)
+    assert len(cands) >= 3 * 600 / 2
+    assert all(int(a[1:]) % 40 == int(b[1:]) % 40 for a, b in zip(cands.ltable_id, cands.rtable_id))
+    # with no budget the brand is read too and some top-3 lists cross lines
+    loose = FuzzyBlocker("t", top_k=3, index="tokens", max_df=1.0, progress=False)
+    cands = loose.candidates(table)
+    assert not all(
+        int(a[1:]) % 40 == int(b[1:]) % 40 for a, b in zip(cands.ltable_id, cands.rtable_id)
+    )
 
 
 def test_multi_attribute_key_and_bad_arguments():
