@@ -19,6 +19,8 @@ Every problem raises :class:`~data.errors.BemError` naming the file, the line
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 from pathlib import Path
@@ -111,8 +113,40 @@ def _parse(text: str, source: str) -> tuple[list[list[object]], list[int]]:
     """Split CSV text into rows of fields and the line each row starts on.
 
     Blank lines come back as the ``_BLANK`` row (resolved by the caller: a
-    missing value in a one-column table, skipped otherwise).
+    missing value in a one-column table, skipped otherwise). The C ``csv``
+    reader does the splitting; the few records where it cannot tell ``""``
+    from a missing field, and any file it rejects, go through
+    :func:`_parse_reference`, which raises the precise error.
     """
+    raw: list[str] = []
+
+    def tracked(handle: io.StringIO):
+        for physical in handle:
+            raw.append(physical)
+            yield physical
+
+    rows: list[list[object]] = []
+    lines: list[int] = []
+    reader = csv.reader(tracked(io.StringIO(text, newline="")), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            if not row:
+                rows.append(_BLANK)
+            elif "" in row and any('""' in r for r in raw):
+                rows.append(_parse_quoted_row("".join(raw), 0, start, source)[0])
+            else:
+                rows.append([v or _NAN for v in row])
+            lines.append(start)
+            start = reader.line_num + 1
+            raw.clear()
+    except csv.Error:
+        return _parse_reference(text, source)
+    return rows, lines
+
+
+def _parse_reference(text: str, source: str) -> tuple[list[list[object]], list[int]]:
+    """The pure-Python parser behind :func:`_parse`: slow, exact error messages."""
     rows: list[list[object]] = []
     lines: list[int] = []
     n = len(text)
@@ -268,7 +302,10 @@ def _validate(
             f"{_list(sorted(set(ids[pos].tolist())))} on {_where(lines, pos, ids[pos].tolist())}"
             "; make the ids unique (or drop the repeated records)"
         )
-    data = {str(c): _as_strings(body[c]) for c in body.columns}
+    if lines is None:  # in-memory frame: any value types
+        data = {str(c): _as_strings(body[c]) for c in body.columns}
+    else:  # parsed from CSV: already str or NaN
+        data = {str(c): body[c].to_numpy(dtype=object) for c in body.columns}
     out = pd.DataFrame(data, index=pd.Index(ids, name=str(id_name), dtype=object))
     out.attrs["source"] = source
     return out
