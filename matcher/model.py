@@ -365,6 +365,7 @@ class Matcher:
         augment_prob: float = 0.5,
         early_stopping: int | None = 2,
         max_grad_norm: float = 1.0,
+        negatives_per_positive: float | None = None,
         progress: bool = True,
     ) -> Matcher:
         """Fine-tune on labelled pairs, tuning the threshold on ``valid``.
@@ -387,6 +388,7 @@ class Matcher:
             augment_prob=augment_prob,
             early_stopping=early_stopping,
             max_grad_norm=max_grad_norm,
+            negatives_per_positive=negatives_per_positive,
             progress=progress,
         )
 

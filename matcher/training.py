@@ -103,6 +103,7 @@ def fit_matcher(
     augment_prob: float = 0.5,
     early_stopping: int | None = 2,
     max_grad_norm: float = 1.0,
+    negatives_per_positive: float | None = None,
     progress: bool = True,
 ) -> Matcher:
     """Fine-tune ``matcher`` on labelled pairs.
@@ -123,6 +124,10 @@ def fit_matcher(
         augment: augmentation operators from :data:`AUGMENTATIONS`; each pair is
             replaced by an augmented copy with probability ``augment_prob`` per epoch.
         early_stopping: patience in epochs (None: never stop early).
+        negatives_per_positive: train each epoch on every match and a fresh random
+            sample of this many non-matches per match (None: all pairs). Cuts the
+            cost of an epoch on imbalanced data while every negative is still seen
+            over the epochs; the class weight is computed on the sampled ratio.
         progress: show a progress bar with the loss and validation F1.
     """
     import torch
@@ -164,7 +169,16 @@ def fit_matcher(
         ],
         lr=learning_rate,
     )
-    steps_per_epoch = math.ceil(len(base) / batch_size)
+    positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    per_epoch = len(base)
+    if negatives_per_positive is not None:
+        if negatives_per_positive <= 0:
+            raise ValueError(
+                f"negatives_per_positive must be positive, got {negatives_per_positive}"
+            )
+        n_neg = min(len(negatives), round(negatives_per_positive * len(positives)))
+        per_epoch = len(positives) + n_neg
+    steps_per_epoch = math.ceil(per_epoch / batch_size)
     total = steps_per_epoch * epochs
     warmup = int(total * warmup_ratio)
 
@@ -174,8 +188,11 @@ def fit_matcher(
         return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    sampled_labels = labels
+    if per_epoch < len(base):
+        sampled_labels = np.r_[np.ones(len(positives)), np.zeros(per_epoch - len(positives))]
     loss_fn = torch.nn.BCEWithLogitsLoss(
-        pos_weight=torch.tensor(_pos_weight(labels, class_weight), device=matcher.device)
+        pos_weight=torch.tensor(_pos_weight(sampled_labels, class_weight), device=matcher.device)
     )
     y_all = torch.tensor(labels, dtype=torch.float32)
     history: list[dict[str, float]] = []
@@ -195,9 +212,16 @@ def fit_matcher(
             for i, e in zip(chosen, fresh):
                 encoded[i] = e
         lengths = np.array([len(e) for e in encoded])
+        if per_epoch < len(base):
+            picked = np.r_[
+                positives, rng.choice(negatives, per_epoch - len(positives), replace=False)
+            ]
+        else:
+            picked = np.arange(len(base))
         model.train()
         losses = []
-        for idx in _batches(lengths, batch_size, rng):
+        for sub in _batches(lengths[picked], batch_size, rng):
+            idx = picked[sub]
             batch = matcher.collate([encoded[i] for i in idx])
             loss = loss_fn(matcher.logits(batch), y_all[idx].to(matcher.device))
             optimizer.zero_grad()
@@ -209,7 +233,12 @@ def fit_matcher(
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
         model.eval()
-        row = {"epoch": epoch, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - t0}
+        row = {
+            "epoch": epoch,
+            "loss": float(np.mean(losses)),
+            "pairs": len(picked),
+            "seconds": time.perf_counter() - t0,
+        }
         if valid is not None:
             matcher._invalidate()
             proba = matcher.predict_proba(valid)
@@ -254,6 +283,7 @@ def fit_matcher(
             "augment": list(augment),
             "augment_prob": augment_prob,
             "early_stopping": early_stopping,
+            "negatives_per_positive": negatives_per_positive,
             "max_length": matcher.max_length,
             "summarize": matcher.summarize,
             "seed": matcher.seed,

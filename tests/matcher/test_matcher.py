@@ -225,3 +225,18 @@ def test_summarizer_is_saved_with_the_model(tiny_model_dir, data, tmp_path):
     loaded = Matcher.from_pretrained(path)
     assert loaded.encoder_.summarizer.idf_ == m.encoder_.summarizer.idf_
     np.testing.assert_array_equal(loaded.predict_proba(valid), m.predict_proba(valid))
+
+
+def test_negative_sampling_trains_on_fewer_pairs(tiny_model_dir, data):
+    train, valid = data
+    m = Matcher(model=tiny_model_dir, max_length=32, seed=0)
+    m.fit(train, valid, epochs=1, batch_size=8, negatives_per_positive=1.0, progress=False)
+    n_pos = int(train.labels.sum())
+    full = Matcher(model=tiny_model_dir, max_length=32, seed=0)
+    full.fit(train, valid, epochs=1, batch_size=8, progress=False)
+    assert m.history_[0]["pairs"] == 2 * n_pos
+    assert full.history_[0]["pairs"] == len(train)
+    assert m.train_info_["hyperparameters"]["negatives_per_positive"] == 1.0
+    assert 2 * n_pos < len(train)
+    with pytest.raises(ValueError, match="negatives_per_positive"):
+        m.fit(train, valid, negatives_per_positive=0, progress=False)
