@@ -176,13 +176,17 @@ def render_records(
     rng: np.random.Generator,
     *,
     noise: float = 1.0,
+    on_column: Callable[[str], object] | None = None,
 ) -> pd.DataFrame:
     """Noisy records of the entities ``entity`` (indices into ``catalog``), indexed by ``ids``.
 
-    ``noise`` scales every rate in :data:`CORRUPTION_RATES` (0 = clean copies).
+    ``noise`` scales every rate in :data:`CORRUPTION_RATES` (0 = clean copies);
+    ``on_column`` is called with each column's name when it is done (progress).
     """
     data = {}
     for column in ATTRIBUTES:
         clean = catalog.values[column][entity]
         data[column] = _corrupt_column(clean, column, noise, rng) if noise > 0 else clean.copy()
+        if on_column is not None:
+            on_column(column)
     return pd.DataFrame(data, index=pd.Index(ids, name="id", dtype=object))

@@ -21,10 +21,12 @@ Everything is deterministic given ``seed``; a million records take seconds.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from data.catalog import ATTRIBUTES, Catalog, make_catalog
 from data.corrupt import render_records
@@ -102,6 +104,14 @@ def _check(n_entities: int, rates: dict[str, float], negatives_per_match: float)
             raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
     if negatives_per_match < 0:
         raise ValueError(f"negatives_per_match must be >= 0, got {negatives_per_match!r}")
+
+
+def _bar(desc: str, total: int, progress: bool) -> tqdm:
+    return tqdm(total=total, desc=desc, unit="step", disable=not progress, delay=1.0)
+
+
+def _step(bar: tqdm) -> Callable[[str], object]:
+    return lambda _column: bar.update()
 
 
 def _ids(prefix: str, n: int) -> np.ndarray:
@@ -187,6 +197,7 @@ def make_linkage(
     sibling_rate: float = 0.3,
     negatives_per_match: float = 3.0,
     noise: float = 1.0,
+    progress: bool = True,
 ) -> SyntheticLinkage:
     """Two product tables (say, two shops) listing overlapping products.
 
@@ -200,20 +211,23 @@ def make_linkage(
         negatives_per_match: easy negatives (half random, half same brand and
             category) per true match in ``pairs``.
         noise: scales every corruption rate (0 = clean copies).
+        progress: show a progress bar (only for runs that take over a second).
     """
     _check(
         n_entities, {"match_rate": match_rate, "sibling_rate": sibling_rate}, negatives_per_match
     )
     rng = np.random.default_rng(seed)
+    bar = _bar("make_linkage", 2 + 2 * len(ATTRIBUTES), progress)
     catalog = make_catalog(n_entities, rng, sibling_rate=sibling_rate)
+    bar.update()
     both = rng.random(n_entities) < match_rate
     to_left = both | (rng.random(n_entities) < 0.5)
     to_right = both | ~to_left
     l_ent = rng.permutation(np.flatnonzero(to_left))
     r_ent = rng.permutation(np.flatnonzero(to_right))
     left_ids, right_ids = _ids("a", len(l_ent)), _ids("b", len(r_ent))
-    left = render_records(catalog, l_ent, left_ids, rng, noise=noise)
-    right = render_records(catalog, r_ent, right_ids, rng, noise=noise)
+    left = render_records(catalog, l_ent, left_ids, rng, noise=noise, on_column=_step(bar))
+    right = render_records(catalog, r_ent, right_ids, rng, noise=noise, on_column=_step(bar))
     left.attrs["source"] = f"make_linkage(seed={seed}) left"
     right.attrs["source"] = f"make_linkage(seed={seed}) right"
 
@@ -235,6 +249,8 @@ def make_linkage(
         _pair_frame(left_ids[el[~sim]], right_ids[er[~sim]], 0, "", "random"),
     ]
     pairs = _assemble(frames, rng)
+    bar.update()
+    bar.close()
     entity_ids = _ids("e", n_entities)
     result = SyntheticLinkage(
         left=left,
@@ -262,6 +278,7 @@ def make_dedup(
     sibling_rate: float = 0.3,
     negatives_per_match: float = 1.0,
     noise: float = 1.0,
+    progress: bool = True,
 ) -> SyntheticDedup:
     """One product table in which many products are listed several times.
 
@@ -273,16 +290,19 @@ def make_dedup(
         sibling_rate: share of products that are siblings of another product.
         negatives_per_match: easy negatives per true duplicate pair in ``pairs``.
         noise: scales every corruption rate (0 = clean copies).
+        progress: show a progress bar (only for runs that take over a second).
     """
     _check(n_entities, {"sibling_rate": sibling_rate}, negatives_per_match)
     if not isinstance(max_duplicates, (int, np.integer)) or max_duplicates < 1:
         raise ValueError(f"max_duplicates must be a positive integer, got {max_duplicates!r}")
     rng = np.random.default_rng(seed)
+    bar = _bar("make_dedup", 2 + len(ATTRIBUTES), progress)
     catalog = make_catalog(n_entities, rng, sibling_rate=sibling_rate)
+    bar.update()
     counts = rng.integers(1, max_duplicates + 1, size=n_entities)
     ent = rng.permutation(np.repeat(np.arange(n_entities), counts))
     ids = _ids("r", len(ent))
-    records = render_records(catalog, ent, ids, rng, noise=noise)
+    records = render_records(catalog, ent, ids, rng, noise=noise, on_column=_step(bar))
     records.attrs["source"] = f"make_dedup(seed={seed})"
 
     # true pairs: every pair of records of one entity
@@ -316,6 +336,8 @@ def make_dedup(
         a, b = _ordered(ids[ea[mask]], ids[eb[mask]])
         frames.append(_pair_frame(a, b, 0, "", kind))
     pairs = _assemble(frames, rng)
+    bar.update()
+    bar.close()
     entity_ids = _ids("e", n_entities)
     result = SyntheticDedup(
         records=records,
