@@ -121,9 +121,25 @@ class Blocker(ABC):
         li, ri, score = self._pairs(left, None if dedup else right)
         return finish_pairs(li, ri, score, lids, rids, dedup=dedup, name=self.name)
 
+    @property
+    def keys(self) -> tuple:
+        """The :class:`~blocking.normalize.Key` objects the blocker reads."""
+        key = getattr(self, "key", None)
+        return () if key is None else (key,)
+
+    def _key_texts(
+        self, left: pd.DataFrame, right: pd.DataFrame | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Normalized keys of both sides (the same array twice when deduplicating)."""
+        if right is None:
+            (texts,) = self.key.transform(left)
+            return texts, texts
+        ltexts, rtexts = self.key.transform(left, right)
+        return ltexts, rtexts
+
     def _check_columns(self, left: pd.DataFrame, right: pd.DataFrame | None) -> None:
         """Raise :class:`BemError` when a table lacks a column the blocker needs."""
-        for key in getattr(self, "keys", ()):
+        for key in self.keys:
             key.raw(left.iloc[:0], side="left")
             if right is not None:
                 key.raw(right.iloc[:0], side="right")

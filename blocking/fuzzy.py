@@ -201,10 +201,6 @@ class FuzzyBlocker(Blocker):
         self.progress = progress
         self.name = check_name(name or f"fuzzy[{self.key.label}]")
 
-    @property
-    def keys(self) -> tuple[Key, ...]:
-        return (self.key,)
-
     def _pairs(
         self, left: pd.DataFrame, right: pd.DataFrame | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -221,10 +217,7 @@ class FuzzyBlocker(Blocker):
         Returns ``(left_pos, right_pos, score, rank)``, each pair once.
         """
         dedup = right is None
-        tables = (left,) if dedup else (left, right)
-        keys = self.key.transform(*tables)
-        lkeys = keys[0]
-        rkeys = lkeys if dedup else keys[1]
+        lkeys, rkeys = self._key_texts(left, right)
         n, m = len(lkeys), len(rkeys)
         bar = tqdm(
             total=n if dedup or not self.symmetric else n + m,

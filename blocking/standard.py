@@ -61,15 +61,10 @@ class StandardBlocker(Blocker):
         self.max_block_size = max_block_size
         self.name = check_name(name or f"standard[{self.key.label}]")
 
-    @property
-    def keys(self) -> tuple[Key, ...]:
-        return (self.key,)
-
     def _pairs(
         self, left: pd.DataFrame, right: pd.DataFrame | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        keys = self.key.transform(left) if right is None else self.key.transform(left, right)
-        lkeys, rkeys = keys[0], keys[-1]
+        lkeys, rkeys = self._key_texts(left, right)
         everything = np.concatenate([lkeys, rkeys]) if right is not None else lkeys
         codes, uniques = pd.factorize(everything)
         codes[everything == ""] = -1
@@ -123,15 +118,10 @@ class SortedNeighbourhood(Blocker):
         self.scorer = scorer
         self.name = check_name(name or f"sorted[{self.key.label}]")
 
-    @property
-    def keys(self) -> tuple[Key, ...]:
-        return (self.key,)
-
     def _pairs(
         self, left: pd.DataFrame, right: pd.DataFrame | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        keys = self.key.transform(left) if right is None else self.key.transform(left, right)
-        lkeys, rkeys = keys[0], keys[-1]
+        lkeys, rkeys = self._key_texts(left, right)
         distinct = np.unique(np.concatenate([lkeys, rkeys]).astype(str))
         distinct = distinct[distinct != ""]
         lrank = np.searchsorted(distinct, lkeys.astype(str))
