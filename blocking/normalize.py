@@ -217,7 +217,8 @@ class Key:
         return key if isinstance(key, Key) else cls(key)
 
     def __repr__(self) -> str:
-        return f"Key({list(self.attributes)!r}, normalizers={list(self.normalizers)!r})"
+        steps = [getattr(n, "__name__", None) or repr(n) for n in self.normalizers]
+        return f"Key({list(self.attributes)!r}, normalizers=[{', '.join(steps)}])"
 
     @property
     def label(self) -> str:

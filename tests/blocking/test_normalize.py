@@ -90,3 +90,11 @@ def test_key_errors():
         Key([])
     with pytest.raises(TypeError, match="normalizer"):
         Key("name", normalizers=(3,))
+
+
+def test_key_repr_names_the_steps():
+    key = Key(["a", "b"], normalizers=("fold", "punct", StopTokens(max_df=0.2)))
+    assert (
+        repr(key)
+        == "Key(['a', 'b'], normalizers=[fold_accents, strip_punctuation, StopTokens(max_df=0.2)])"
+    )
