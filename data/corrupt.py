@@ -69,8 +69,16 @@ def _case(s: str, u: float) -> str:
     return s.title()
 
 
+_ABBREVIATIONS = {
+    variant: short
+    for word, short in WORD_ABBREVIATIONS.items()
+    for variant in (word, word.title(), word.upper())
+}
+
+
 def _abbreviate(s: str, u: float) -> str:
-    return " ".join(WORD_ABBREVIATIONS.get(t.lower(), t) for t in s.split(" "))
+    tokens = s.split(" ")
+    return " ".join(map(_ABBREVIATIONS.get, tokens, tokens))
 
 
 def _reorder(s: str, u: float) -> str:
@@ -153,7 +161,7 @@ def _corrupt_column(
 ) -> np.ndarray:
     out = values.copy()
     n = len(out)
-    present = np.array([isinstance(v, str) for v in out], dtype=bool)
+    present = ~pd.isna(out)
     for kind, rate in CORRUPTION_RATES[column].items():
         hit = (rng.random(n) < min(1.0, rate * noise)) & present
         idx = np.flatnonzero(hit)
@@ -165,7 +173,7 @@ def _corrupt_column(
             continue
         func = _colour if (column == "colour" and kind == "abbreviate") else _FUNCS[kind]
         us = rng.random(len(idx)).tolist()
-        out[idx] = [func(s, u) for s, u in zip(out[idx].tolist(), us, strict=True)]
+        out[idx] = list(map(func, out[idx].tolist(), us))
     return out
 
 
