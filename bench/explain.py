@@ -42,23 +42,30 @@ sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
 from data import RecordPairs  # noqa: E402
-from explain import DEFAULT_METHOD, METHODS, Explainer, evaluate_faithfulness  # noqa: E402
+from explain import (  # noqa: E402
+    DEFAULT_METHOD,
+    METHODS,
+    Explainer,
+    evaluate_faithfulness,
+    planted_cause_accuracy,
+)
 
 logger = logging.getLogger("bench.explain")
 
 MODELS = ("synthetic", "amazon_google", "dblp_acm")
 RESULTS = ROOT / "bench" / "results"
 
-# Sample counts chosen so that the whole run (3 matchers x 200 pairs x 7 methods,
-# plus the metrics' own perturbations: about 25 per pair and method) stays near
-# 25 minutes on 2 cores: LIME and KernelSHAP get 100 samples (10x the calls of
-# occlusion on DBLP-ACM's 8 fields, 12x on Amazon-Google's 6), Shapley is exact
-# up to 6 fields (64 calls) and uses 4 permutations beyond, integrated gradients
-# 16 steps.
+# Sample counts: LIME and KernelSHAP get 100 samples (10x the calls of occlusion
+# on DBLP-ACM's 8 fields, 12x on Amazon-Google's 6), Shapley is exact up to 6
+# fields (64 calls) and uses 2 permutations beyond, integrated gradients 8
+# steps (its convergence delta is reported). The metrics add about 25 scored
+# pairs per pair and method. On this shared 2-core machine (about 30 scored
+# pairs per second with one torch thread while other jobs run) that is roughly
+# 10 minutes per 100 test pairs and matcher.
 METHOD_SETTINGS: dict[str, dict[str, Any]] = {
     "occlusion": {},
-    "shapley": {"max_exact_fields": 6, "n_samples": 4},
-    "integrated_gradients": {"n_steps": 16, "internal_batch_size": 16, "baseline": "pad"},
+    "shapley": {"max_exact_fields": 6, "n_samples": 2},
+    "integrated_gradients": {"n_steps": 8, "internal_batch_size": 16, "baseline": "pad"},
     "gradient_x_input": {},
     "attention": {},
     "lime": {"n_samples": 100},
@@ -70,26 +77,40 @@ def _cache_path(name: str, config: dict[str, Any], fit: dict[str, Any]) -> Path:
     return common.CACHE / f"{name}-{common._settings_hash(config, fit)}"
 
 
-def load_matcher(name: str, *, allow_training: bool, path: Path | None = None) -> Any | None:
-    """The cached benchmark matcher, or None when it is not trained yet."""
-    if path is not None:
-        from matcher import Matcher
+def _describe(path: Path, matcher: Any) -> str:
+    info_file = path / common.INFO
+    text = f"{path.name} (threshold {matcher.threshold_:.3f}"
+    if info_file.is_file():
+        valid = json.loads(info_file.read_text(encoding="utf-8")).get("valid_metrics", {})
+        if "f1" in valid:
+            text += f", validation F1 {valid['f1']:.3f}"
+    return text + ")"
 
-        return Matcher.from_pretrained(path)
-    if name == "synthetic":
-        gen = common.SYNTHETIC["make_linkage"]
-        key = f"synthetic-n{gen['n_entities']}-s{gen['seed']}"
-        path = _cache_path(key, common.SYNTHETIC["config"], common.SYNTHETIC["fit"])
-        if not (path / common.INFO).is_file() and not allow_training:
-            logger.warning("no cached synthetic matcher at %s; skipping", path)
-            return None
-        return common.synthetic_matcher(progress=False)
-    settings = common.MAGELLAN[name]
-    path = _cache_path(name, settings["config"], settings["fit"])
-    if not (path / common.INFO).is_file() and not allow_training:
-        logger.warning("no cached %s matcher at %s; skipping", name, path)
-        return None
-    return common.magellan_matcher(name, progress=False)
+
+def load_matcher(
+    name: str, *, allow_training: bool, path: Path | None = None
+) -> tuple[Any, str] | None:
+    """The cached benchmark matcher and a description, or None when it is not trained yet."""
+    from matcher import Matcher
+
+    if path is None:
+        if name == "synthetic":
+            gen = common.SYNTHETIC["make_linkage"]
+            key = f"synthetic-n{gen['n_entities']}-s{gen['seed']}"
+            path = _cache_path(key, common.SYNTHETIC["config"], common.SYNTHETIC["fit"])
+        else:
+            settings = common.MAGELLAN[name]
+            path = _cache_path(name, settings["config"], settings["fit"])
+        if not (path / common.INFO).is_file():
+            if not allow_training:
+                logger.warning("no cached %s matcher at %s; skipping", name, path)
+                return None
+            if name == "synthetic":
+                common.synthetic_matcher()
+            else:
+                common.magellan_matcher(name)
+    matcher = Matcher.from_pretrained(path)
+    return matcher, _describe(path, matcher)
 
 
 def test_pairs(name: str, n: int, seed: int = 0) -> tuple[RecordPairs, list[str] | None]:
@@ -120,6 +141,17 @@ def test_pairs(name: str, n: int, seed: int = 0) -> tuple[RecordPairs, list[str]
     return test[np.sort(pick)], None
 
 
+def pairs_note(pairs: RecordPairs, planted: list[str] | None) -> str:
+    if planted is not None:
+        hard = sum(bool(p) for p in planted)
+        return (
+            f"{hard} hard negatives with a planted attribute + {len(pairs) - hard} other "
+            "pairs drawn at random, products unseen in training"
+        )
+    pos = int(pairs.labels.sum())
+    return f"{pos} matches + {len(pairs) - pos} non-matches drawn at random from test.csv"
+
+
 def run_model(
     name: str, matcher: Any, pairs: RecordPairs, planted: list[str] | None, methods: list[str]
 ) -> dict[str, dict[str, Any]]:
@@ -140,6 +172,12 @@ def run_model(
         row["median_seconds_per_pair"] = float(np.median(seconds))
         row["p90_seconds_per_pair"] = float(np.percentile(seconds, 90))
         row["settings"] = {**METHOD_SETTINGS[method]}
+        if planted is not None:
+            rejected = [i for i, e in enumerate(explanations) if e.decision == 0]
+            row["planted_cause_accuracy_rejected"] = planted_cause_accuracy(
+                [explanations[i] for i in rejected], [planted[i] for i in rejected]
+            )
+            row["hard_negatives_rejected"] = sum(bool(planted[i]) for i in rejected)
         if method == "integrated_gradients":
             row["mean_abs_delta"] = float(np.mean([abs(e.delta) for e in explanations]))
         out[method] = row
@@ -160,6 +198,7 @@ COLUMNS = [
     ("comprehensiveness", "ERASER comp. (higher better)", "{:.3f}"),
     ("sufficiency", "ERASER suff. (lower better)", "{:.3f}"),
     ("planted_cause_accuracy", "planted field acc.", "{:.2f}"),
+    ("planted_cause_accuracy_rejected", "planted field acc. (rejected)", "{:.2f}"),
     ("planted_token_accuracy", "planted token top-3", "{:.2f}"),
     ("model_calls_per_pair", "model calls / pair", "{:.1f}"),
     ("seconds_per_pair", "s / pair (mean)", "{:.3f}"),
@@ -167,21 +206,81 @@ COLUMNS = [
 ]
 
 
-def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
+def _fmt(row: dict[str, Any], key: str, fmt: str) -> str:
+    value = row.get(key)
+    return "" if value is None else fmt.format(value)
+
+
+def checks(results: dict[str, Any]) -> list[str]:
+    """The issue's done-when criteria, evaluated on the measured numbers."""
+    lines = []
+    models = results["models"]
+    for name in ("amazon_google", "dblp_acm"):
+        methods = models.get(name, {}).get("methods")
+        if not methods or not {"lime", "kernel_shap"} <= set(methods):
+            lines.append(f"- {name}: not measured")
+            continue
+        for field_method in ("occlusion", "shapley"):
+            if field_method not in methods:
+                continue
+            f = methods[field_method]
+            verdicts = []
+            for base in ("lime", "kernel_shap"):
+                b = methods[base]
+                ratio = b["model_calls_per_pair"] / f["model_calls_per_pair"]
+                certa = f["certa_faithfulness"] < b["certa_faithfulness"]
+                crew = f["crew_degradation"] > b["crew_degradation"]
+                verdicts.append(
+                    f"vs {base}: CERTA {'better' if certa else 'NOT better'}, "
+                    f"CREW {'better' if crew else 'NOT better'}, {ratio:.1f}x fewer calls"
+                )
+            lines.append(f"- {name}, {field_method}: " + "; ".join(verdicts))
+    syn = models.get("synthetic", {}).get("methods", {}).get(DEFAULT_METHOD)
+    if syn:
+        lines.append(
+            f"- synthetic, default method ({DEFAULT_METHOD}): planted-cause accuracy "
+            f"{syn['planted_cause_accuracy']:.2f} on all hard negatives, "
+            f"{syn.get('planted_cause_accuracy_rejected', float('nan')):.2f} on those the "
+            "matcher rejects (target 0.9)"
+        )
+    for name, block in models.items():
+        row = block.get("methods", {}).get(DEFAULT_METHOD)
+        if row:
+            lines.append(
+                f"- {name}, default method: median {row['median_seconds_per_pair']:.2f} s per "
+                f"pair, 90th percentile {row['p90_seconds_per_pair']:.2f} s (target < 1 s)"
+            )
+    return lines
+
+
+def markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Explanation methods: faithfulness, cost and speed",
         "",
-        f"- command: `{meta['command']}`",
-        f"- machine: {meta['machine']}",
-        f"- date: {meta['date']}",
-        f"- total time: {meta['total_seconds'] / 60:.1f} min",
+        "Produced by `bench/explain.py` (see its docstring for the test pairs and the",
+        "definitions in `explain/faithfulness.py`). Scores attribute P(match); removal",
+        "of value tokens is the perturbation everywhere.",
+        "",
         f"- default method: `{DEFAULT_METHOD}`",
-        "- settings: "
+        "- method settings: "
         + "; ".join(f"{m} {json.dumps(s)}" if s else m for m, s in METHOD_SETTINGS.items()),
+        "",
+        "## Done-when checks (computed from the tables below)",
+        "",
+        *checks(results),
         "",
     ]
     for name, block in results["models"].items():
-        lines += [f"## {name} ({block['n_pairs']} test pairs; {block['pairs_note']})", ""]
+        lines += [f"## {name}", ""]
+        run = block.get("run", {})
+        lines += [
+            f"- test pairs: {block['n_pairs']} ({block['pairs_note']})",
+            f"- matcher: {block.get('matcher', '')}",
+            f"- command: `{run.get('command', '')}`",
+            f"- machine: {run.get('machine', '')}",
+            f"- date: {run.get('date', '')}, {run.get('seconds', 0) / 60:.1f} min for this matcher",
+            "",
+        ]
         if block.get("skipped"):
             lines += [f"Skipped: {block['skipped']}", ""]
             continue
@@ -189,9 +288,7 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
         lines.append("| method | " + " | ".join(c[1] for c in cols) + " |")
         lines.append("|---|" + "---:|" * len(cols))
         for method, row in block["methods"].items():
-            cells = [
-                fmt.format(row[key]) if row.get(key) is not None else "" for key, _, fmt in cols
-            ]
+            cells = [_fmt(row, key, fmt) for key, _, fmt in cols]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"
@@ -203,11 +300,12 @@ def write_report(path: Path | None, n: int, matcher_dir: str | None) -> None:
 
     if path is None:
         raise SystemExit("--report-only needs --report PATH")
-    matcher = load_matcher(
+    loaded = load_matcher(
         "synthetic", allow_training=False, path=None if matcher_dir is None else Path(matcher_dir)
     )
-    if matcher is None:
+    if loaded is None:
         raise SystemExit("no cached synthetic matcher: run bench/common.py synthetic first")
+    matcher = loaded[0]
     pairs, _ = test_pairs("synthetic", 200)
     explanations = Explainer(matcher).explain(pairs[:n], progress=False)
     write_html(explanations, path, title="BEM explanations: synthetic products")
@@ -236,6 +334,9 @@ def main(argv: list[str] | None = None) -> None:
         help="use the matcher saved in DIR for NAME instead of the benchmark cache",
     )
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other matchers' results in explain.json"
+    )
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.matcher)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -247,45 +348,44 @@ def main(argv: list[str] | None = None) -> None:
     if args.report_only:
         write_report(args.report, args.report_only, overrides.get("synthetic"))
         return
-    start = time.perf_counter()
+    command = "flock /tmp/bem-cpu.lock .venv/bin/python bench/explain.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    machine = (
+        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
+        "shared with other jobs"
+    )
+    json_path = args.out / "explain.json"
     results: dict[str, Any] = {"models": {}}
+    if args.merge and json_path.is_file():
+        results = json.loads(json_path.read_text(encoding="utf-8"))
     for name in args.models:
+        start = time.perf_counter()
         pairs, planted = test_pairs(name, args.pairs)
-        note = (
-            "100 hard negatives with a planted attribute + 100 other pairs, unseen products"
-            if name == "synthetic"
-            else "100 matches + 100 non-matches from test.csv"
-        )
-        if args.pairs != 200:
-            note = f"{len(pairs)} pairs, drawn as for 200: " + note
-        block: dict[str, Any] = {"n_pairs": len(pairs), "pairs_note": note}
+        block: dict[str, Any] = {"n_pairs": len(pairs), "pairs_note": pairs_note(pairs, planted)}
         override = Path(overrides[name]) if name in overrides else None
-        matcher = load_matcher(name, allow_training=args.allow_training, path=override)
-        if override is not None:
-            block["matcher"] = str(override)
-        if matcher is None:
+        loaded = load_matcher(name, allow_training=args.allow_training, path=override)
+        if loaded is None:
             block["skipped"] = "the trained matcher is not in the cache (bench/common.py)"
         else:
-            block["matcher_threshold"] = matcher.threshold_
+            matcher, block["matcher"] = loaded
             block["methods"] = run_model(name, matcher, pairs, planted, args.methods)
             if args.report and name == "synthetic":
                 write_report(args.report, 40, overrides.get("synthetic"))
+        block["run"] = {
+            "command": command,
+            "machine": machine,
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "seconds": time.perf_counter() - start,
+        }
         results["models"][name] = block
-    meta = {
-        "command": "flock /tmp/bem-cpu.lock .venv/bin/python bench/explain.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
-        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, shared with "
-        "other jobs",
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "total_seconds": time.perf_counter() - start,
-    }
-    results["meta"] = {**meta, "method_settings": METHOD_SETTINGS, "default_method": DEFAULT_METHOD}
-    table = markdown(results, meta)
+    results["meta"] = {"method_settings": METHOD_SETTINGS, "default_method": DEFAULT_METHOD}
+    table = markdown(results)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "explain.md").write_text(table, encoding="utf-8")
-    (args.out / "explain.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    json_path.write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
