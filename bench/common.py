@@ -59,21 +59,21 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
     "abt_buy": {
         "config": {"max_length": 64, "summarize": True, "seed": 0},
         "fit": {
-            "epochs": 3,
+            "epochs": 4,
             "learning_rate": 1e-4,
             "batch_size": 32,
             "warmup_ratio": 0.1,
             "class_weight": "sqrt",
             "augment": ["swap", "span_del"],
             "augment_prob": 0.3,
-            "negatives_per_positive": 2.0,
+            "negatives_per_positive": 3.0,
             "early_stopping": 2,
         },
     },
     "amazon_google": {
         "config": {"max_length": 64, "summarize": True, "seed": 0},
         "fit": {
-            "epochs": 3,
+            "epochs": 4,
             "learning_rate": 1e-4,
             "batch_size": 32,
             "warmup_ratio": 0.1,
