@@ -57,6 +57,11 @@ def all_blockers() -> dict[str, object]:
     }
 
 
+@pytest.fixture
+def blocker_factories() -> dict[str, object]:
+    return all_blockers()
+
+
 @pytest.fixture(params=sorted(all_blockers()))
 def blocker(request):
     return all_blockers()[request.param]()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from data.errors import BemError
 
@@ -87,3 +89,33 @@ def test_repeated_ids_are_a_bem_error(blocker, left):
     twice = pd.concat([left.iloc[:3], left.iloc[:2]])
     with pytest.raises(BemError, match="repeated record id"):
         blocker.candidates(twice)
+
+
+texts = st.lists(
+    st.one_of(st.none(), st.text(alphabet="ab c1-", max_size=8)), min_size=0, max_size=12
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(left_texts=texts, right_texts=texts)
+def test_invariants_hold_on_arbitrary_small_tables(blocker_factories, left_texts, right_texts):
+    def table(values, prefix):
+        ids = [f"{prefix}{i}" for i in range(len(values))]
+        return pd.DataFrame({"name": values, "brand": values}, index=ids, dtype=object)
+
+    left, right = table(left_texts, "a"), table(right_texts, "b")
+    for make in blocker_factories.values():
+        blocker = make()
+        dedup = blocker.candidates(left)
+        check_frame(dedup)
+        assert (dedup["ltable_id"] < dedup["rtable_id"]).all()
+        assert not dedup.duplicated(["ltable_id", "rtable_id"]).any()
+        link = blocker.candidates(left, right)
+        check_frame(link)
+        assert link["ltable_id"].str.startswith("a").all()
+        assert link["rtable_id"].str.startswith("b").all()
+        assert not link.duplicated(["ltable_id", "rtable_id"]).any()
+        empty = {f"a{i}" for i, v in enumerate(left_texts) if v is None or not v.strip(" -")}
+        assert not link["ltable_id"].isin(empty).any()
