@@ -53,9 +53,10 @@ NOTES = """
 
 Ditto fine-tunes RoBERTa-base (125M parameters) on a GPU for 15-40 epochs at 256
 tokens. Here MiniLM-L6 (22M) is trained on 2 CPU cores that were shared with
-four other engineers' jobs during the run (load average 5-8), so each set got
-about 15-20 minutes of wall time with one torch thread (faster than two threads
-on an oversubscribed CPU: 3.1 s against 5.6 s per 32x64-token step, measured).
+four other engineers' jobs during the run (load average 5-8), so each set was
+trained in one short session (train time above) with one torch thread (faster
+than two on an oversubscribed CPU: 3.1 s against 5.6 s per 32x64-token
+forward+backward step, measured here under that load).
 What we used to close the gap on that budget:
 
 - Ditto's serialization (`COL attr VAL value`); the threshold re-tuned on the
