@@ -227,3 +227,18 @@ def test_missing_values_have_no_tokens_and_zero_scores(toy_matcher):
     e = Explainer(toy_matcher).explain(pairs, progress=False)[0]
     assert e.get_field("brand").left == 0 and e.get_field("brand").right == 0
     assert {t.attribute for t in e.tokens} == {"title"}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_pair_without_values_gets_an_empty_explanation(tiny_matcher, method):
+    pairs = RecordPairs.from_records(
+        [({"title": None, "brand": ""}, {"title": None, "brand": None})]
+    )
+    e = Explainer(tiny_matcher, method=method, n_samples=8, n_steps=4).explain(
+        pairs, progress=False
+    )[0]
+    assert e.tokens == ()
+    assert [(f.attribute, f.left, f.right) for f in e.fields] == [
+        ("title", 0.0, 0.0),
+        ("brand", 0.0, 0.0),
+    ]
