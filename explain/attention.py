@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from explain.fields import PairFields
-from explain.gradients import _tensors
-from explain.perturb import CallCounter
+from explain.perturb import CallCounter, single_batch
 from explain.perturbation import Attribution
 
 __all__ = ["attention_rollout", "rollout"]
@@ -60,7 +59,7 @@ def attention_rollout(
     model = getattr(matcher, "model_", None)
     if model is None:
         raise ValueError("the attention method needs a fitted matcher with a model_")
-    ids, mask, types = _tensors(matcher, encoded)
+    ids, mask, types = single_batch(matcher, encoded)
     config = getattr(model, "config", None)
     previous = getattr(config, "_attn_implementation", None)
     switch = previous not in (None, "eager") and hasattr(model, "set_attn_implementation")

@@ -12,7 +12,10 @@ reads as "nothing here", as in captum's BERT tutorial) or ``[MASK]``
 input's. Structure tokens are identical in input and baseline, so their
 attribution is exactly zero and all of ``P(x) - P(baseline)`` is carried by
 value tokens; the convergence delta (sum of attributions minus that difference)
-measures the integral's approximation error.
+measures the integral's approximation error. A caveat of any such baseline: the
+two sides' values become identical runs of ``[PAD]``, which a matcher can read as
+agreement, so where ``P(baseline)`` is already high (identical records) little
+is left to attribute.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from explain.fields import PairFields
-from explain.perturb import CallCounter
+from explain.perturb import CallCounter, single_batch
 from explain.perturbation import Attribution
 
 __all__ = ["baseline_ids", "gradient_x_input", "integrated_gradients"]
@@ -51,20 +54,6 @@ def baseline_ids(matcher: Any, input_ids: Any, pf: PairFields, baseline: Baselin
     return out
 
 
-def _tensors(matcher: Any, encoded: Any) -> tuple[Any, Any, Any]:
-    import torch
-
-    batch = matcher.collate([encoded])
-    ids = batch["input_ids"]
-    mask = batch.get("attention_mask")
-    if mask is None:
-        mask = torch.ones_like(ids)
-    types = batch.get("token_type_ids")
-    if types is None:
-        types = torch.zeros_like(ids)
-    return ids, mask, types
-
-
 def _counted_forward(matcher: Any, counter: CallCounter) -> Any:
     def forward(input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
         counter.add(input_ids.shape[0])
@@ -87,7 +76,7 @@ def integrated_gradients(
     import torch
     from captum.attr import LayerIntegratedGradients
 
-    ids, mask, types = _tensors(matcher, encoded)
+    ids, mask, types = single_batch(matcher, encoded)
     base = baseline_ids(matcher, ids, pf, baseline)
     lig = LayerIntegratedGradients(_counted_forward(matcher, counter), matcher.embedding_layer())
     with torch.enable_grad():
@@ -110,7 +99,7 @@ def gradient_x_input(
     import torch
     from captum.attr import LayerGradientXActivation
 
-    ids, mask, types = _tensors(matcher, encoded)
+    ids, mask, types = single_batch(matcher, encoded)
     method = LayerGradientXActivation(_counted_forward(matcher, counter), matcher.embedding_layer())
     with torch.enable_grad():
         attr = method.attribute(ids, additional_forward_args=(mask, types))

@@ -18,7 +18,22 @@ import numpy as np
 
 from explain.fields import PairFields, pair_fields
 
-__all__ = ["CallCounter", "RemovalScorer"]
+__all__ = ["CallCounter", "RemovalScorer", "single_batch"]
+
+
+def single_batch(matcher: Any, encoded: Any) -> tuple[Any, Any, Any]:
+    """``input_ids``, ``attention_mask``, ``token_type_ids`` of one encoded pair (batch of 1)."""
+    import torch
+
+    batch = matcher.collate([encoded])
+    ids = batch["input_ids"]
+    mask = batch.get("attention_mask")
+    if mask is None:
+        mask = torch.ones_like(ids)
+    types = batch.get("token_type_ids")
+    if types is None:
+        types = torch.zeros_like(ids)
+    return ids, mask, types
 
 
 class CallCounter:
