@@ -85,9 +85,9 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "dblp_acm": {
-        "config": {"max_length": 64, "summarize": True, "seed": 0},
+        "config": {"max_length": 80, "summarize": True, "seed": 0},
         "fit": {
-            "epochs": 2,
+            "epochs": 3,
             "learning_rate": 1e-4,
             "batch_size": 32,
             "warmup_ratio": 0.1,
