@@ -157,13 +157,19 @@ _FUNCS: dict[str, Callable[[str, float], str]] = {
 
 
 def _corrupt_column(
-    values: np.ndarray, column: str, noise: float, rng: np.random.Generator
+    values: np.ndarray,
+    column: str,
+    noise: float,
+    rng: np.random.Generator,
+    keep: np.ndarray | None = None,
 ) -> np.ndarray:
     out = values.copy()
     n = len(out)
     present = ~pd.isna(out)
     for kind, rate in CORRUPTION_RATES[column].items():
         hit = (rng.random(n) < min(1.0, rate * noise)) & present
+        if kind == "missing" and keep is not None:
+            hit &= ~keep
         idx = np.flatnonzero(hit)
         if not len(idx):
             continue
@@ -192,9 +198,15 @@ def render_records(
     ``on_column`` is called with each column's name when it is done (progress).
     """
     data = {}
+    axis = catalog.axis[entity]
     for column in ATTRIBUTES:
         clean = catalog.values[column][entity]
-        data[column] = _corrupt_column(clean, column, noise, rng) if noise > 0 else clean.copy()
+        # the column a sibling differs in is never blanked: a hard negative whose
+        # differing value is missing on one side would be unobservable, not hard
+        keep = axis == column
+        data[column] = (
+            _corrupt_column(clean, column, noise, rng, keep) if noise > 0 else clean.copy()
+        )
         if on_column is not None:
             on_column(column)
     return pd.DataFrame(data, index=pd.Index(ids, name="id", dtype=object))

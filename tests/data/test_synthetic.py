@@ -191,3 +191,16 @@ def test_speed_1e5_records():
     seconds = time.perf_counter() - t0
     assert len(syn.records) > 90_000
     assert seconds < 20, f"make_dedup for {len(syn.records)} records took {seconds:.1f}s"
+
+
+def test_sibling_planted_value_is_never_missing():
+    import pandas as pd
+
+    from data import make_linkage
+
+    syn = make_linkage(n_entities=300, seed=5, progress=False)
+    sib = syn.pairs[syn.pairs["kind"] == "sibling"]
+    assert len(sib) > 20
+    for a, b, col in zip(sib["ltable_id"], sib["rtable_id"], sib["planted"]):
+        assert not pd.isna(syn.left.at[a, col]), (a, col)
+        assert not pd.isna(syn.right.at[b, col]), (b, col)
