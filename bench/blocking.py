@@ -451,9 +451,12 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "blocking.json"
-    res = json.loads(path.read_text()) if path.exists() and args.scale else {}
-    res.setdefault("runs", [])
-    res.setdefault("scale", {})
+    # a partial run (--scale, some datasets or sizes) adds to the results already
+    # written; the full default run starts afresh
+    full = not args.scale and set(args.datasets) == set(KEYS) and args.sizes == list(SCALE_SIZES)
+    res = json.loads(path.read_text()) if path.exists() and not full else {}
+    for part in ("runs", "datasets", "scale"):
+        res.setdefault(part, [] if part == "runs" else {})
     run = {
         "command": "python bench/blocking.py " + " ".join(sys.argv[1:]),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -462,9 +465,8 @@ def main() -> int:
     if args.scale:
         res["scale"].update(run_scale([1_000_000], sample_at=0))
     else:
-        res["datasets"] = run_datasets(args.datasets)
-        res["scale"] = run_scale(args.sizes, sample_at=100_000)
-        res["runs"] = []
+        res["datasets"].update(run_datasets(args.datasets))
+        res["scale"].update(run_scale(args.sizes, sample_at=100_000))
     res["runs"].append(run)
     res["notes"] = NOTES
     path.write_text(json.dumps(res, indent=1) + "\n")
