@@ -35,7 +35,8 @@ __all__ = ["ATTRIBUTES", "SyntheticDedup", "SyntheticLinkage", "make_dedup", "ma
 
 logger = logging.getLogger(__name__)
 
-PAIR_COLUMNS = ["ltable_id", "rtable_id", "label", "planted", "kind"]
+KINDS = ("match", "sibling", "similar", "random")
+"""How a labelled pair was drawn (``"match"`` is the only positive kind)."""
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -118,20 +119,13 @@ def _ids(prefix: str, n: int) -> np.ndarray:
     return np.array([f"{prefix}{i}" for i in range(n)], dtype=object)
 
 
-def _pair_frame(
-    a: np.ndarray, b: np.ndarray, label: int, planted: np.ndarray | str, kind: str
-) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "ltable_id": a,
-            "rtable_id": b,
-            "label": np.full(len(a), label, dtype="int8"),
-            "planted": planted
-            if isinstance(planted, np.ndarray)
-            else np.full(len(a), planted, dtype=object),
-            "kind": np.full(len(a), kind, dtype=object),
-        }
-    )
+def _part(
+    a: np.ndarray, b: np.ndarray, kind: str, planted: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+    """One block of labelled pairs as positions into the left and right tables."""
+    if planted is None:
+        planted = np.full(len(a), "", dtype=object)
+    return a, b, kind, planted
 
 
 def _family_pairs(
@@ -182,11 +176,28 @@ def _easy_negatives(
     return la[keep], ra[keep], similar[keep]
 
 
-def _assemble(frames: list[pd.DataFrame], rng: np.random.Generator) -> pd.DataFrame:
-    pairs = pd.concat(frames, ignore_index=True)
-    pairs = pairs.drop_duplicates(["ltable_id", "rtable_id"], keep="first")
-    pairs = pairs.iloc[rng.permutation(len(pairs))].reset_index(drop=True)
-    return pairs[PAIR_COLUMNS]
+def _assemble(
+    parts: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]],
+    left_ids: np.ndarray,
+    right_ids: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Concatenate the blocks, keep each pair's first occurrence, shuffle."""
+    a = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    b = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    kind = np.concatenate([np.full(len(p[0]), KINDS.index(p[2]), dtype=np.int8) for p in parts])
+    planted = np.concatenate([p[3] for p in parts])
+    _, first = np.unique(a * len(right_ids) + b, return_index=True)
+    keep = np.sort(first)[rng.permutation(len(first))]
+    return pd.DataFrame(
+        {
+            "ltable_id": left_ids[a[keep]],
+            "rtable_id": right_ids[b[keep]],
+            "label": (kind[keep] == 0).astype("int8"),
+            "planted": planted[keep],
+            "kind": np.array(KINDS, dtype=object)[kind[keep]],
+        }
+    )
 
 
 def make_linkage(
@@ -240,15 +251,13 @@ def make_linkage(
     fl, fr = _family_pairs(np.arange(len(l_ent)), np.arange(len(r_ent)), l_ent, r_ent, catalog)
     n_easy = round(negatives_per_match * len(matches))
     el, er, sim = _easy_negatives(n_easy, l_ent, r_ent, catalog, rng)
-    frames = [
-        _pair_frame(
-            matches["ltable_id"].to_numpy(), matches["rtable_id"].to_numpy(), 1, "", "match"
-        ),
-        _pair_frame(left_ids[fl], right_ids[fr], 0, catalog.axis[l_ent[fl]], "sibling"),
-        _pair_frame(left_ids[el[sim]], right_ids[er[sim]], 0, "", "similar"),
-        _pair_frame(left_ids[el[~sim]], right_ids[er[~sim]], 0, "", "random"),
+    parts = [
+        _part(lpos, rpos, "match"),
+        _part(fl, fr, "sibling", catalog.axis[l_ent[fl]]),
+        _part(el[sim], er[sim], "similar"),
+        _part(el[~sim], er[~sim], "random"),
     ]
-    pairs = _assemble(frames, rng)
+    pairs = _assemble(parts, left_ids, right_ids, rng)
     bar.update()
     bar.close()
     entity_ids = _ids("e", n_entities)
@@ -265,8 +274,9 @@ def make_linkage(
     return result
 
 
-def _ordered(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    swap = b < a
+def _ordered(a: np.ndarray, b: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions swapped where needed so that ``ids[a] < ids[b]`` (string order)."""
+    swap = ids[b] < ids[a]
     return np.where(swap, b, a), np.where(swap, a, b)
 
 
@@ -316,9 +326,8 @@ def make_dedup(
             mb.append(order[starts[grp] + j])
     ma_all = np.concatenate(ma) if ma else np.empty(0, dtype=np.int64)
     mb_all = np.concatenate(mb) if mb else np.empty(0, dtype=np.int64)
-    lo, hi = _ordered(ids[ma_all], ids[mb_all])
-    matches = pd.DataFrame({"ltable_id": lo, "rtable_id": hi})
-    matches = matches.sort_values(["ltable_id", "rtable_id"], ignore_index=True)
+    lo, hi = _ordered(ma_all, mb_all, ids)
+    matches = pd.DataFrame({"ltable_id": ids[lo], "rtable_id": ids[hi]})
 
     pos = np.arange(len(ent))
     fa, fb = _family_pairs(pos, pos, ent, ent, catalog)
@@ -326,16 +335,14 @@ def make_dedup(
     fa, fb = fa[keep], fb[keep]
     n_easy = round(negatives_per_match * len(matches))
     ea, eb, sim = _easy_negatives(n_easy, ent, ent, catalog, rng)
-    frames = [
-        _pair_frame(
-            matches["ltable_id"].to_numpy(), matches["rtable_id"].to_numpy(), 1, "", "match"
-        ),
-        _pair_frame(ids[fa], ids[fb], 0, catalog.axis[ent[fa]], "sibling"),
+    ea, eb = _ordered(ea, eb, ids)
+    parts = [
+        _part(lo, hi, "match"),
+        _part(fa, fb, "sibling", catalog.axis[ent[fa]]),
+        _part(ea[sim], eb[sim], "similar"),
+        _part(ea[~sim], eb[~sim], "random"),
     ]
-    for mask, kind in ((sim, "similar"), (~sim, "random")):
-        a, b = _ordered(ids[ea[mask]], ids[eb[mask]])
-        frames.append(_pair_frame(a, b, 0, "", kind))
-    pairs = _assemble(frames, rng)
+    pairs = _assemble(parts, ids, ids, rng)
     bar.update()
     bar.close()
     entity_ids = _ids("e", n_entities)
