@@ -73,6 +73,8 @@ TARGETS = {  # (recall, most candidates per record, least reduction ratio) from 
 }
 SCALE_SIZES = (10_000, 100_000)
 SCALE_KEY = ["title", "model"]
+# token index and a small postings budget: the setting for millions of records
+SCALE_SETTINGS = {"top_k": 5, "index": "tokens", "max_postings": 500}
 RECORDS_PER_ENTITY = 2.5  # make_dedup's mean records per entity (max_duplicates=4)
 
 
@@ -234,7 +236,7 @@ def scale_child(size: int, sample: int) -> dict:
     records, n = ds.records, len(ds.records)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out: dict = {"records": n, "true_pairs": len(ds.matches)}
-    blocker = FuzzyBlocker(SCALE_KEY, top_k=5, index="tokens", progress=False)
+    blocker = FuzzyBlocker(SCALE_KEY, **SCALE_SETTINGS, progress=False)
     out["prefiltered"] = measure(blocker.candidates, records, None, ds.matches)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     out["rss_before_blocking_mb"] = round(rss_before)
@@ -260,8 +262,7 @@ def cdist_sample(records: pd.DataFrame, matches: pd.DataFrame, sample: int) -> d
     for label, prefilter in (("cdist", False), ("prefiltered", True)):
         blocker = FuzzyBlocker(
             SCALE_KEY,
-            top_k=5,
-            index="tokens",
+            **SCALE_SETTINGS,
             symmetric=False,
             prefilter=prefilter,
             progress=False,
@@ -391,7 +392,7 @@ def render(res: dict) -> str:
         lines += [
             "## Scale: synthetic product tables (`data.make_dedup`, dedup)",
             "",
-            f"`FuzzyBlocker({SCALE_KEY}, top_k=5, index='tokens')`, each size in a fresh "
+            f"`FuzzyBlocker({SCALE_KEY}, **{SCALE_SETTINGS})`, each size in a fresh "
             "process; peak memory is the process's maximum resident set (table generation "
             "included).",
             "",
