@@ -380,12 +380,12 @@ def main(argv: list[str] | None = None) -> None:
             "seconds": time.perf_counter() - start,
         }
         results["models"][name] = block
-    results["meta"] = {"method_settings": METHOD_SETTINGS, "default_method": DEFAULT_METHOD}
-    table = markdown(results)
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "explain.md").write_text(table, encoding="utf-8")
-    json_path.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        results["meta"] = {"method_settings": METHOD_SETTINGS, "default_method": DEFAULT_METHOD}
+        table = markdown(results)  # written after every matcher: a cut run keeps its results
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "explain.md").write_text(table, encoding="utf-8")
+        json_path.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(markdown(results))
 
 
 if __name__ == "__main__":
