@@ -26,6 +26,7 @@ DEMO_TRAIN_ENTITIES = 400
 DEMO_TEST_ENTITIES = 300
 DEMO_EPOCHS = 2
 DEMO_MAX_LENGTH = 64
+DEMO_LEARNING_RATE = 1e-4
 # the free-text description carries no deciding signal in the synthetic data; leaving it
 # out keeps the pairs short enough to fine-tune MiniLM in about a minute on 2 cores
 DEMO_ATTRIBUTES = ("brand", "title", "model", "capacity", "colour", "category", "price")
@@ -84,7 +85,14 @@ def run_demo(
     matcher = Matcher(
         model, max_length=DEMO_MAX_LENGTH, attributes=list(DEMO_ATTRIBUTES), seed=seed
     )
-    matcher.fit(train, valid, epochs=epochs or DEMO_EPOCHS, progress=progress)
+    matcher.fit(
+        train,
+        valid,
+        epochs=epochs or DEMO_EPOCHS,
+        learning_rate=DEMO_LEARNING_RATE,
+        augment=["swap"],
+        progress=progress,
+    )
     train_seconds = time.perf_counter() - t0
     model_dir = out / "model"
     matcher.save_pretrained(model_dir, overwrite=True)

@@ -207,7 +207,7 @@ def run_cora() -> dict:
     entity = pd.Series(ent, index=ids)
     train_records = ds.records.loc[ids[in_train]]
     test_records = ds.records.loc[ids[~in_train]]
-    labelled = _cora_pairs(train_records, entity, cfg["key"], seed=0, max_pairs=2400)
+    labelled = _cora_pairs(train_records, entity, cfg["key"], seed=0, max_pairs=1600)
     train, valid = split_train_valid(labelled, seed=0)
     t0 = time.perf_counter()
     matcher, info = cached_matcher(
@@ -216,10 +216,10 @@ def run_cora() -> dict:
         valid=valid,
         config={
             "model": None,
-            "max_length": 128,
+            "max_length": 96,
             "attributes": ["title", "author", "venue", "year"],
         },
-        fit_kwargs={"epochs": 3, "learning_rate": 5e-5, "batch_size": 32},
+        fit_kwargs={"epochs": 2, "learning_rate": 1e-4, "batch_size": 32},
     )
     train_s = time.perf_counter() - t0
     test_ids = set(test_records.index.astype(str))
