@@ -157,7 +157,8 @@ def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineRe
 
 
 def write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) -> dict[str, Path]:
-    """Write ``entities.csv``, ``pairs.csv``, ``explanations.jsonl`` and ``report.html``."""
+    """Write ``entities.csv``, ``pairs.csv``, ``review.csv``, ``explanations.jsonl``
+    and ``report.html``."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "entities": out / "entities.csv",
@@ -167,6 +168,10 @@ def write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) -> 
     }
     result.entities.to_csv(paths["entities"], index=False)
     result.pairs.to_csv(paths["pairs"], index=False)
+    if len(result.review):
+        # why each explained pair was picked (same order as explanations.jsonl)
+        paths["review"] = out / "review.csv"
+        result.review.to_csv(paths["review"], index=False)
     if result.explanations:
         from explain import write_html, write_jsonl
 

@@ -150,8 +150,23 @@ def test_link_writes_all_outputs_and_run_repeats_it(workspace, capsys):
         ]
     )
     assert code == 0
-    for name in ("entities.csv", "pairs.csv", "report.html", "explanations.jsonl", "run.json"):
+    for name in (
+        "entities.csv",
+        "pairs.csv",
+        "review.csv",
+        "report.html",
+        "explanations.jsonl",
+        "run.json",
+    ):
         assert (out / name).is_file(), name
+    review = pd.read_csv(out / "review.csv")
+    n_expl = len((out / "explanations.jsonl").read_text().strip().splitlines())
+    assert len(review) == n_expl
+    assert set(review["review_reason"]) <= {
+        "lowest-confidence merge",
+        "strongest rejection",
+        "random sample",
+    }
     entities = pd.read_csv(out / "entities.csv", dtype=str)
     left = pd.read_csv(workspace / "left.csv", dtype=str)
     right = pd.read_csv(workspace / "right.csv", dtype=str)
