@@ -131,9 +131,14 @@ def run_dataset(name: str, *, limit: int | None, peak: float) -> dict:
     n = len(test)
     matcher.predict_proba(test[:64])  # warm-up (allocator, kernels)
     matcher._invalidate()
-    p_naive, s_naive = timed(lambda: matcher.score_naive(test))
-    matcher._invalidate()
-    p_fast, s_fast = timed(lambda: matcher.predict_proba(test))
+    # alternate the two paths and keep each one's best time: the CPU is shared
+    s_naive = s_fast = float("inf")
+    for _ in range(2):
+        p_naive, s = timed(lambda: matcher.score_naive(test))
+        s_naive = min(s_naive, s)
+        matcher._invalidate()
+        p_fast, s = timed(lambda: matcher.predict_proba(test))
+        s_fast = min(s_fast, s)
     _, s_cached = timed(lambda: matcher.predict_proba(test))
     m_naive = match_metrics(labels, p_naive, t)
     m_fast = match_metrics(labels, p_fast, t)
@@ -227,8 +232,9 @@ def render(results: dict[str, dict], meta: dict) -> str:
         "",
         "## Settings",
         "",
-        "Each set is scored right after its training (`--datasets <set>`); the JSON keeps",
-        "the sets measured by earlier runs.",
+        "Naive and optimized scoring alternate twice per set and each keeps its best",
+        "time (the CPU was shared); `--datasets <set>` re-measures one set and keeps",
+        "the others from the JSON.",
         "",
     ]
     for name, r in results.items():
