@@ -86,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="directory to save the model in")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     p.add_argument("--max-length", type=int, default=128)
+    p.add_argument(
+        "--summarize",
+        action="store_true",
+        help="when a pair is too long, keep each value's most informative tokens (TF-IDF)",
+    )
+    p.add_argument(
+        "--augment",
+        action="append",
+        choices=["swap", "shuffle", "span_del", "attr_del"],
+        help="training augmentation (repeat for several)",
+    )
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--learning-rate", type=float, default=5e-5)
     p.add_argument("--batch-size", type=int, default=32)
@@ -197,10 +208,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise BemError(f"{out}: directory exists and is not empty; pass --overwrite to replace it")
     train, valid, test = _load_labelled(args)
-    matcher = Matcher(args.model, max_length=args.max_length, seed=args.seed)
+    matcher = Matcher(
+        args.model, max_length=args.max_length, summarize=args.summarize, seed=args.seed
+    )
     matcher.fit(
         train,
         valid,
+        augment=args.augment or (),
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
@@ -212,6 +226,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if test is not None:
         m = matcher.evaluate(test)
         print(f"test:  precision {m.precision:.4f} recall {m.recall:.4f} F1 {m.f1:.4f}")
+    matcher.train_info_["data"] = args.data or args.train
     matcher.save_pretrained(out, overwrite=args.overwrite)
     print(f"model saved to {out} (threshold {matcher.threshold_:.3f})")
     return 0

@@ -41,6 +41,9 @@ def workspace(tmp_path_factory, tiny_model_dir):
             "1",
             "--max-length",
             "96",
+            "--summarize",
+            "--augment",
+            "swap",
             "-o",
             str(root / "model"),
         ]
