@@ -337,6 +337,10 @@ def _markdown(rows: list[dict], scale: list[dict], command: str) -> str:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads  ",
         f"Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         "",
+        "In the runs committed here the dataset rows ran with one torch thread "
+        "(`OMP_NUM_THREADS=1`) beside other benchmarks, the scale rows with two: compare "
+        "rows of one table, not across tables.",
+        "",
     ]
     if rows:
         lines += [
