@@ -24,9 +24,9 @@ logger = logging.getLogger(__name__)
 
 DEMO_TRAIN_ENTITIES = 400
 DEMO_TEST_ENTITIES = 300
-DEMO_EPOCHS = 5
+DEMO_EPOCHS = 6
 DEMO_MAX_LENGTH = 80
-DEMO_LEARNING_RATE = 1e-4
+DEMO_LEARNING_RATE = 2e-4
 # Every serialized attribute costs about 7 structure tokens per pair (COL name VAL on
 # both sides) before any value token. The deciding attributes of the synthetic data
 # are these five; category, price and the free-text description only repeat them, and
@@ -93,6 +93,8 @@ def run_demo(
         epochs=epochs or DEMO_EPOCHS,
         learning_rate=DEMO_LEARNING_RATE,
         augment=["swap"],
+        # each epoch: every match plus a fresh random sample of two non-matches per match
+        negatives_per_positive=2.0,
         progress=progress,
     )
     train_seconds = time.perf_counter() - t0
