@@ -182,17 +182,13 @@ def _load_labelled(args: argparse.Namespace):
         raise BemError("bem train needs --data DIR, or --left A.csv [--right B.csv] --train P.csv")
     left = load_table(args.left, id_column=args.id_column)
     right = load_table(args.right, id_column=args.id_column) if args.right else left
-    train = RecordPairs(left, right, load_pairs(args.train, left, right, labelled=True))
-    valid = (
-        RecordPairs(left, right, load_pairs(args.valid, left, right, labelled=True))
-        if args.valid
-        else None
-    )
-    test = (
-        RecordPairs(left, right, load_pairs(args.test, left, right, labelled=True))
-        if args.test
-        else None
-    )
+
+    def labelled(path: str | None) -> RecordPairs | None:
+        if not path:
+            return None
+        return RecordPairs(left, right, load_pairs(path, left, right, labelled=True))
+
+    train, valid, test = labelled(args.train), labelled(args.valid), labelled(args.test)
     if valid is None:
         from bem.training import split_train_valid
 

@@ -317,11 +317,13 @@ def _run(
     timings["score"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    lids = candidates["ltable_id"].astype(str).to_numpy()
+    rids = candidates["rtable_id"].astype(str).to_numpy()
     entities, same = resolve_entities(
         left,
         right,
-        candidates["ltable_id"].astype(str).to_numpy(),
-        candidates["rtable_id"].astype(str).to_numpy(),
+        lids,
+        rids,
         prob,
         threshold=thr,
         method=clustering,
@@ -331,8 +333,8 @@ def _run(
     decision = (prob >= thr).astype(int)
     pairs = pd.DataFrame(
         {
-            "ltable_id": candidates["ltable_id"].astype(str).to_numpy(),
-            "rtable_id": candidates["rtable_id"].astype(str).to_numpy(),
+            "ltable_id": lids,
+            "rtable_id": rids,
             "probability": prob,
             "decision": decision,
             "same_entity": same,
