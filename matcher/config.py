@@ -17,7 +17,9 @@ class MatcherConfig(PretrainedConfig):
     The transformer's own configuration is nested under ``encoder`` (as
     SpanMarker nests its encoder's), so one ``config.json`` describes the whole
     matcher: the serialization options, the token budget, the decision
-    threshold and the library version that wrote it. ``max_seq_length`` is named
+    threshold, the head's pooling and the library version that wrote it
+    (``pooling`` defaults to ``"cls"``, the only head of files written before it
+    was recorded). ``max_seq_length`` is named
     so because ``max_length`` is reserved by transformers for generation.
     """
 
@@ -31,6 +33,7 @@ class MatcherConfig(PretrainedConfig):
         threshold: float = 0.5,
         serializer: dict[str, Any] | None = None,
         summarize: bool = False,
+        pooling: str = "cls",
         bem_version: str = "",
         training: dict[str, Any] | None = None,
         metrics: dict[str, Any] | None = None,
@@ -42,6 +45,7 @@ class MatcherConfig(PretrainedConfig):
         self.threshold = float(threshold)
         self.serializer = dict(serializer or {})
         self.summarize = bool(summarize)
+        self.pooling = pooling
         self.bem_version = bem_version
         self.training = dict(training or {})
         self.metrics = dict(metrics or {})

@@ -88,6 +88,10 @@ class Matcher:
         quantize: score with an int8 dynamically quantized copy of the model.
         col_token, val_token: the serializer's markers.
         cache_size: how many encoded pairs to keep for repeated scoring.
+        pooling: what the match head reads: ``"mean"`` (the mean of all token
+            states; the default, because the packaged MiniLM was trained as a
+            mean-pooled sentence encoder) or ``"cls"`` (the [CLS] state, as
+            Ditto and ``AutoModelForSequenceClassification`` do).
     """
 
     def __init__(
@@ -105,6 +109,7 @@ class Matcher:
         col_token: str = "COL",
         val_token: str = "VAL",
         cache_size: int = 200_000,
+        pooling: Literal["mean", "cls"] = "mean",
     ) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
@@ -112,6 +117,8 @@ class Matcher:
             raise ValueError(f"max_length must be at least 16, got {max_length}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
         self.model = model
         self.max_length = max_length
         self.attributes = None if attributes is None else list(attributes)
@@ -124,6 +131,7 @@ class Matcher:
         self.col_token = col_token
         self.val_token = val_token
         self.cache_size = cache_size
+        self.pooling = pooling
         self._cache: dict[tuple, EncodedPair] = {}
         self._quantized: Any = None
         self.history_: list[dict[str, float]] = []
@@ -138,9 +146,10 @@ class Matcher:
 
     def _setup(self) -> None:
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
 
         from matcher.config import MODEL_TYPE
+        from matcher.heads import build_model
 
         source = default_model_path() if self.model is None else str(self.model)
         cfg_file = Path(source) / "config.json"
@@ -151,7 +160,7 @@ class Matcher:
         torch.manual_seed(self.seed)  # the new classification head
         with _quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(source)
-            model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1)
+            model = build_model(source, pooling=self.pooling)
         self._install(model, tokenizer, base_model=source)
 
     def _install(
@@ -183,6 +192,7 @@ class Matcher:
                 threshold=self.threshold,
                 serializer=self.serializer_.to_dict(),
                 summarize=self.summarize,
+                pooling=self.pooling,
                 bem_version=__version__,
             )
         self.config_ = config

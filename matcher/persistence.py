@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS = "model.safetensors"
 SUMMARIZER = "summarizer.json"
+_HEADS = {"mean": "the mean of all token states", "cls": "the [CLS] state"}
 
 
 def _model_card(matcher: Matcher) -> str:
@@ -43,6 +44,7 @@ def _model_card(matcher: Matcher) -> str:
         "A BERT cross-encoder that scores whether two records describe the same entity.",
         "Records are serialized as `COL <attribute> VAL <value>` (Ditto style) and",
         "`[CLS] left [SEP] right [SEP]` is classified; P(match) >= threshold is a match.",
+        f"The match head reads {_HEADS.get(cfg.pooling, cfg.pooling)}.",
         "",
         "```python",
         "from matcher import Matcher",
@@ -127,9 +129,10 @@ def load_matcher(
     """
     import torch
     from safetensors.torch import load_file
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from matcher.config import MatcherConfig
+    from matcher.heads import POOLINGS, model_from_config
     from matcher.model import _quiet_transformers
 
     path = Path(path)
@@ -150,6 +153,11 @@ def load_matcher(
     if not (path / WEIGHTS).is_file():
         raise BemError(f"{path} has no {WEIGHTS}; the directory is incomplete; {hint}")
     cfg = MatcherConfig.from_pretrained(path)
+    if cfg.pooling not in POOLINGS:
+        raise BemError(
+            f"{cfg_file}: pooling {cfg.pooling!r} is not one of {', '.join(POOLINGS)}; "
+            f"the file is damaged or from a newer BEM; {hint}"
+        )
     ser = cfg.serializer
     matcher = cls(
         model=cfg.base_model or None,
@@ -161,10 +169,11 @@ def load_matcher(
         quantize=quantize,
         col_token=ser.get("col_token", "COL"),
         val_token=ser.get("val_token", "VAL"),
+        pooling=cfg.pooling,
     )
     with _quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForSequenceClassification.from_config(cfg.encoder_config())
+        model = model_from_config(cfg.encoder_config(), pooling=cfg.pooling)
     missing, unexpected = model.load_state_dict(load_file(str(path / WEIGHTS)), strict=False)
     if missing or unexpected:
         raise BemError(

@@ -22,7 +22,7 @@ def toy_pairs(n: int, seed: int) -> RecordPairs:
     return RecordPairs.from_records(records, labels)
 
 
-FIT = {"epochs": 4, "learning_rate": 2e-3, "batch_size": 16, "progress": False}
+FIT = {"epochs": 4, "learning_rate": 3e-3, "batch_size": 16, "progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +187,7 @@ def test_encode_is_cached(fitted, data):
         ({"threshold": 2.0}, "threshold"),
         ({"max_length": 4}, "max_length"),
         ({"batch_size": 0}, "batch_size"),
+        ({"pooling": "max"}, "pooling"),
     ],
 )
 def test_bad_arguments(kwargs, message):
@@ -240,3 +241,55 @@ def test_negative_sampling_trains_on_fewer_pairs(tiny_model_dir, data):
     assert 2 * n_pos < len(train)
     with pytest.raises(ValueError, match="negatives_per_positive"):
         m.fit(train, valid, negatives_per_positive=0, progress=False)
+
+
+def test_cls_head_trains_saves_and_loads(tiny_model_dir, data, tmp_path):
+    train, valid = data
+    cls = Matcher(model=tiny_model_dir, max_length=32, seed=0, pooling="cls")
+    cls.fit(train, valid, **FIT)
+    assert cls.evaluate(valid).f1 >= 0.9
+    assert type(cls.model_).__name__ == "BertForSequenceClassification"
+    loaded = Matcher.from_pretrained(cls.save_pretrained(tmp_path / "cls"))
+    assert loaded.pooling == "cls" and loaded.config_.pooling == "cls"
+    np.testing.assert_array_equal(loaded.predict_proba(valid), cls.predict_proba(valid))
+
+
+def test_mean_head_is_the_default_and_is_saved(fitted, tmp_path):
+    import json
+
+    assert fitted.pooling == "mean"
+    assert type(fitted.model_).__name__ == "MeanPoolClassifier"
+    path = fitted.save_pretrained(tmp_path / "mean")
+    assert json.loads((path / "config.json").read_text())["pooling"] == "mean"
+    assert "mean of all token states" in (path / "README.md").read_text()
+
+
+def test_mean_head_ignores_padding(fitted, data):
+    """The pooled mean counts real tokens only: padding a pair wider changes nothing."""
+    import torch
+
+    _, valid = data
+    encoded = fitted.encode(valid)[:4]
+    with torch.inference_mode():
+        tight = fitted.logits(fitted.collate(encoded))
+        wide = fitted.logits(fitted.collate(encoded, pad_to=64))
+    torch.testing.assert_close(tight, wide, rtol=1e-5, atol=1e-5)
+
+
+def test_files_without_pooling_load_the_cls_head(tiny_model_dir, data, tmp_path):
+    """config.json written before pooling was recorded describes a [CLS] head."""
+    import json
+
+    _, valid = data
+    cls = Matcher(model=tiny_model_dir, max_length=32, seed=0, pooling="cls")
+    path = cls.save_pretrained(tmp_path / "old")
+    raw = json.loads((path / "config.json").read_text())
+    del raw["pooling"]
+    (path / "config.json").write_text(json.dumps(raw))
+    loaded = Matcher.from_pretrained(path)
+    assert loaded.pooling == "cls"
+    np.testing.assert_array_equal(loaded.predict_proba(valid), cls.predict_proba(valid))
+    raw["pooling"] = "max"
+    (path / "config.json").write_text(json.dumps(raw))
+    with pytest.raises(BemError, match="pooling 'max'"):
+        Matcher.from_pretrained(path)
