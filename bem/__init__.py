@@ -25,12 +25,13 @@ __all__ = [
     "evaluate_clusters",
     "link",
     "run_pipeline",
+    "tune_one_to_one_threshold",
 ]
 
 if TYPE_CHECKING:
     from bem.cluster import average_linkage, cluster, connected_components
     from bem.evaluate import ClusterMetrics, evaluate_clusters
-    from bem.pipeline import PipelineResult, dedup, link
+    from bem.pipeline import PipelineResult, dedup, link, tune_one_to_one_threshold
     from bem.run import PipelineConfig, run_pipeline
 
 _LAZY = {
@@ -42,6 +43,7 @@ _LAZY = {
     "PipelineResult": "bem.pipeline",
     "dedup": "bem.pipeline",
     "link": "bem.pipeline",
+    "tune_one_to_one_threshold": "bem.pipeline",
     "PipelineConfig": "bem.run",
     "run_pipeline": "bem.run",
 }

@@ -3,7 +3,9 @@
 Generates a training catalog and a separate held-out catalog (different seeds,
 so no entity is shared), fine-tunes the matcher on the training pairs, links the
 held-out tables end to end with the pipeline (block, score, cluster, explain),
-and scores the resulting entities against the known truth.
+and scores the resulting entities against the known truth. Each source holds an
+entity at most once, so the link is one-to-one, with its threshold tuned on the
+validation pairs for that decision.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def run_demo(
 
     ``echo`` receives the progress lines (the CLI passes ``print``).
     """
+    from bem.pipeline import tune_one_to_one_threshold
     from bem.run import PipelineConfig, run_pipeline
     from bem.training import split_train_valid
     from data import RecordPairs, make_linkage
@@ -80,7 +83,9 @@ def run_demo(
     train_set = make_linkage(n_entities=n_train, seed=seed)
     test_set = make_linkage(n_entities=n_test, seed=seed + 1_000_003)
     labelled = RecordPairs(train_set.left, train_set.right, train_set.pairs)
-    train, valid = split_train_valid(labelled, seed=seed)
+    # all candidates of a left record stay in one part, so the validation part can
+    # tune the threshold of the one-to-one linkage below
+    train, valid = split_train_valid(labelled, seed=seed, group="ltable_id")
 
     echo(f"[2/4] fine-tuning the matcher on {len(train)} pairs ({len(valid)} for validation)")
     t0 = time.perf_counter()
@@ -100,7 +105,17 @@ def run_demo(
     train_seconds = time.perf_counter() - t0
     model_dir = out / "model"
     matcher.save_pretrained(model_dir, overwrite=True)
-    echo(f"      trained in {train_seconds:.0f}s, threshold {matcher.threshold_:.3f}")
+    vp = valid.pairs
+    link_threshold, link_f1 = tune_one_to_one_threshold(
+        vp["ltable_id"].astype(str).tolist(),
+        vp["rtable_id"].astype(str).tolist(),
+        matcher.predict_proba(valid),
+        valid.labels,
+    )
+    echo(
+        f"      trained in {train_seconds:.0f}s; threshold {matcher.threshold_:.3f} for single "
+        f"pairs, {link_threshold:.3f} for one-to-one linkage (validation F1 {link_f1:.3f})"
+    )
 
     echo(
         f"[3/4] linking the held-out tables ({len(test_set.left)} x {len(test_set.right)} records)"
@@ -114,6 +129,7 @@ def run_demo(
         key=("title",),
         top_k=5,
         one_to_one=True,  # each synthetic source holds every entity at most once
+        threshold=link_threshold,
         labels=str(paths["labels"]),
         seed=seed,
     )

@@ -32,6 +32,7 @@ __all__ = [
     "resolve_entities",
     "score_pairs",
     "select_for_review",
+    "tune_one_to_one_threshold",
 ]
 
 logger = logging.getLogger(__name__)
@@ -165,6 +166,48 @@ def one_to_one(
         used_r.add(b)
         keep[i] = True
     return keep
+
+
+def tune_one_to_one_threshold(
+    lids: Sequence[str],
+    rids: Sequence[str],
+    probability: np.ndarray,
+    labels: np.ndarray,
+    *,
+    candidates: int = 200,
+) -> tuple[float, float]:
+    """The threshold that maximises F1 of :func:`one_to_one` on labelled pairs.
+
+    A matcher's own threshold is tuned for independent pair decisions, where a
+    near-duplicate (a sibling product one digit apart) must be rejected on its
+    own. One-to-one linkage already rejects it when the true partner scores
+    higher, so it pays to accept weaker best matches: this picks the threshold
+    for that decision from labelled validation pairs. Ties go to the higher
+    threshold. Returns ``(threshold, f1)``.
+
+    Raises:
+        ValueError: the inputs differ in length or ``labels`` holds no match.
+    """
+    probability = np.asarray(probability, dtype=np.float64)
+    labels = np.asarray(labels).astype(int)
+    if not len(lids) == len(rids) == len(probability) == len(labels):
+        raise ValueError(
+            f"lids, rids, probability and labels differ in length: {len(lids)}, "
+            f"{len(rids)}, {len(probability)}, {len(labels)}"
+        )
+    positives = int(labels.sum())
+    if positives == 0:
+        raise ValueError("the labelled pairs hold no match (label 1); cannot tune a threshold")
+    grid = np.unique(np.quantile(probability, np.linspace(0.0, 1.0, candidates)))
+    best = (0.0, -1.0)
+    for t in grid[::-1]:  # from the highest, so that ties keep the higher threshold
+        keep = one_to_one(lids, rids, probability, threshold=float(t))
+        tp = int((keep & (labels == 1)).sum())
+        kept = int(keep.sum())
+        f1 = 0.0 if tp == 0 else 2 * tp / (kept + positives)
+        if f1 > best[1]:
+            best = (float(t), f1)
+    return best
 
 
 def select_for_review(

@@ -10,10 +10,19 @@ __all__ = ["split_train_valid"]
 
 
 def split_train_valid(
-    pairs: RecordPairs, *, valid_fraction: float = 0.2, seed: int = 0
+    pairs: RecordPairs,
+    *,
+    valid_fraction: float = 0.2,
+    seed: int = 0,
+    group: str | None = None,
 ) -> tuple[RecordPairs, RecordPairs]:
     """Split labelled pairs into train and validation parts, stratified by label.
 
+    With ``group`` (``"ltable_id"`` or ``"rtable_id"``) all pairs of one record
+    on that side land in the same part: no record is seen in training and again
+    in validation, and the validation part keeps each record's competing
+    candidates together (what :func:`bem.pipeline.tune_one_to_one_threshold`
+    needs). Groups that hold a match are stratified apart from those that do not.
     Deterministic given ``seed``; every pair lands in exactly one part.
     """
     if not 0.0 < valid_fraction < 1.0:
@@ -21,6 +30,8 @@ def split_train_valid(
     labels = pairs.labels
     if labels is None:
         raise BemError("training pairs need a 'label' column (1 = match, 0 = no match)")
+    if group is not None:
+        return _split_groups(pairs, labels, group, valid_fraction, seed)
     rng = np.random.default_rng(seed)
     valid_idx: list[int] = []
     for value in (0, 1):
@@ -33,4 +44,28 @@ def split_train_valid(
         valid_idx.extend(idx[:n].tolist())
     mask = np.zeros(len(pairs), dtype=bool)
     mask[valid_idx] = True
+    return pairs[np.flatnonzero(~mask)], pairs[np.flatnonzero(mask)]
+
+
+def _split_groups(
+    pairs: RecordPairs, labels: np.ndarray, group: str, valid_fraction: float, seed: int
+) -> tuple[RecordPairs, RecordPairs]:
+    if group not in ("ltable_id", "rtable_id"):
+        raise ValueError(f"group must be 'ltable_id' or 'rtable_id', got {group!r}")
+    keys = pairs.pairs[group].astype(str).to_numpy()
+    has_match = {k for k, y in zip(keys, labels) if y == 1}
+    rng = np.random.default_rng(seed)
+    valid_keys: set[str] = set()
+    for holds_match in (False, True):
+        groups = np.array(sorted({k for k in keys if (k in has_match) == holds_match}))
+        rng.shuffle(groups)
+        n = max(1, round(len(groups) * valid_fraction)) if len(groups) > 1 else 0
+        valid_keys.update(groups[:n].tolist())
+    mask = np.array([k in valid_keys for k in keys], dtype=bool)
+    for part, name in ((~mask, "training"), (mask, "validation")):
+        if len(set(labels[part].tolist())) < 2:
+            raise BemError(
+                f"splitting by {group} left the {name} part with one label only; "
+                "label more pairs or split without group"
+            )
     return pairs[np.flatnonzero(~mask)], pairs[np.flatnonzero(mask)]

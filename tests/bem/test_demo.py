@@ -27,3 +27,7 @@ def test_demo_runs_end_to_end_and_reports_against_truth(tmp_path, tiny_model_dir
     assert any("F1" in line for line in lines)
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["one_to_one"] is True
+    # the one-to-one link runs at the threshold tuned for it, reported in the output
+    tuned = next(line for line in lines if "one-to-one linkage" in line)
+    assert f"{run['config']['threshold']:.3f} for one-to-one" in tuned
+    assert run["threshold_used"] == run["config"]["threshold"]
