@@ -1,11 +1,13 @@
-"""Attention rollout from ``[CLS]`` (Abnar & Zuidema, ACL 2020).
+"""Attention rollout (Abnar & Zuidema, ACL 2020) from what the match head reads.
 
 Per layer, the attention matrix averaged over heads is mixed with the identity
 for the residual connection, ``A' = 0.5 A + 0.5 I``, and its rows renormalised;
-the rollout is the product ``A'_L ... A'_1`` and a token's relevance is the
-``[CLS]`` row of it. Rollout is unsigned (it says how much the classifier reads a
-token, not in which direction), so the explainer gives it the sign of the
-decision: relevance to a "no match" decision is reported as a negative score.
+the rollout is the product ``A'_L ... A'_1``. A token's relevance is the row of
+the token the head reads: the ``[CLS]`` row for a ``[CLS]`` head, the mean of
+all rows for a mean-pooled head (``Matcher(pooling="mean")``). Rollout is
+unsigned (it says how much the classifier reads a token, not in which
+direction), so the explainer gives it the sign of the decision: relevance to a
+"no match" decision is reported as a negative score.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ def attention_rollout(
             "that can return them"
         )
     layers = [a[0].detach().float().cpu().numpy() for a in attentions]
-    relevance = rollout(layers)[0]
+    rolled = rollout(layers)
+    pooling = getattr(getattr(matcher, "config_", None), "pooling", "cls")
+    relevance = rolled.mean(axis=0) if pooling == "mean" else rolled[0]
     sign = 1.0 if decision else -1.0
     return Attribution(token_scores=sign * relevance[pf.positions])

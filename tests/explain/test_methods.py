@@ -242,3 +242,26 @@ def test_a_pair_without_values_gets_an_empty_explanation(tiny_matcher, method):
         ("title", 0.0, 0.0),
         ("brand", 0.0, 0.0),
     ]
+
+
+def test_attention_reads_the_row_the_head_reads(tiny_model_dir, product_pairs, monkeypatch):
+    """[CLS] head: the [CLS] row of the rollout; mean head: the mean of all rows."""
+    import explain.attention as attention
+    from matcher import Matcher
+
+    def fake_rollout(layers):
+        n = layers[0].shape[-1]
+        m = np.eye(n)
+        m[0] = 0.0  # the [CLS] row reads nothing, every other token reads itself
+        return m
+
+    monkeypatch.setattr(attention, "rollout", fake_rollout)
+    for pooling in ("cls", "mean"):
+        m = Matcher(model=tiny_model_dir, max_length=64, pooling=pooling)
+        e = Explainer(m, method="attention").explain(product_pairs[:1], progress=False)[0]
+        scores = np.abs([t.score for t in e.tokens])
+        if pooling == "cls":
+            np.testing.assert_allclose(scores, 0.0)
+        else:
+            n = len(m.encode(product_pairs[:1])[0])
+            np.testing.assert_allclose(scores, 1.0 / n)
