@@ -202,15 +202,16 @@ def render(results: dict[str, dict], meta: dict) -> str:
         "## Test F1",
         "",
         "| set | BEM test F1 | DeepMatcher | Ditto | gap to Ditto | train time | "
-        "epochs (best) | valid F1 |",
-        "|---|---|---|---|---|---|---|---|",
+        "epochs (best) | valid F1 | head |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         lines.append(
             f"| {name} | **{100 * r['test_f1']:.1f}** | {100 * r['deepmatcher_f1']:.1f} | "
             f"{100 * r['ditto_f1']:.2f} | {100 * (r['test_f1'] - r['ditto_f1']):+.1f} | "
             f"{r['train_seconds'] / 60:.1f} min | {r['epochs_run']} ({r['best_epoch']}) | "
-            f"{100 * r['valid_metrics'].get('f1', float('nan')):.1f} |"
+            f"{100 * r['valid_metrics'].get('f1', float('nan')):.1f} | "
+            f"{r['settings'].get('pooling', 'cls')} |"
         )
     lines += [
         "",

@@ -218,6 +218,7 @@ def run_cora() -> dict:
             "model": None,
             "max_length": 96,
             "attributes": ["title", "author", "venue", "year"],
+            "pooling": "cls",  # trained before the mean-pooled head was the default
         },
         fit_kwargs={"epochs": 2, "learning_rate": 1e-4, "batch_size": 32},
     )
