@@ -87,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument(
+        "--pooling",
+        choices=["mean", "cls"],
+        default="mean",
+        help="what the match head reads: the mean of all token states (default; the "
+        "packaged MiniLM is a mean-pooled encoder) or the [CLS] state",
+    )
+    p.add_argument(
         "--summarize",
         action="store_true",
         help="when a pair is too long, keep each value's most informative tokens (TF-IDF)",
@@ -205,7 +212,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise BemError(f"{out}: directory exists and is not empty; pass --overwrite to replace it")
     train, valid, test = _load_labelled(args)
     matcher = Matcher(
-        args.model, max_length=args.max_length, summarize=args.summarize, seed=args.seed
+        args.model,
+        max_length=args.max_length,
+        summarize=args.summarize,
+        pooling=args.pooling,
+        seed=args.seed,
     )
     matcher.fit(
         train,

@@ -42,6 +42,8 @@ def workspace(tmp_path_factory, tiny_model_dir):
             "--max-length",
             "96",
             "--summarize",
+            "--pooling",
+            "cls",
             "--augment",
             "swap",
             "-o",
@@ -83,6 +85,8 @@ def test_train_writes_a_bem_model(workspace):
     for name in ("config.json", "model.safetensors", "README.md"):
         assert (model / name).is_file(), name
     assert not list(model.glob("*.bin")) and not list(model.glob("*.pkl"))
+    config = json.loads((model / "config.json").read_text())
+    assert config["pooling"] == "cls" and config["summarize"] is True
 
 
 def test_refuses_to_overwrite_a_model_without_flag(workspace, capsys):
