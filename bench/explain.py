@@ -156,6 +156,9 @@ def run_model(
     name: str, matcher: Any, pairs: RecordPairs, planted: list[str] | None, methods: list[str]
 ) -> dict[str, dict[str, Any]]:
     out = {}
+    # warm-up (allocator, kernels, lazy imports), so the first method's first pair
+    # is not charged for it
+    Explainer(matcher, method="occlusion").explain(pairs[:2], progress=False)
     for method in methods:
         explainer = Explainer(matcher, method=method, **METHOD_SETTINGS[method])
         t0 = time.perf_counter()
@@ -354,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     machine = (
         f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
         f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
-        "shared with other jobs"
+        f"load average {os.getloadavg()[0]:.1f} at the start"
     )
     json_path = args.out / "explain.json"
     results: dict[str, Any] = {"models": {}}
