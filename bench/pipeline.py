@@ -372,8 +372,9 @@ def _markdown(rows: list[dict], scale: list[dict], command: str) -> str:
             lines += [
                 "",
                 "Linkage with average-linkage clustering instead of one-to-one (with two "
-                "duplicate-free sources and a threshold near 0.9, average linkage can only "
-                "merge one record per side, so it ends up as the same one-to-one assignment):",
+                "duplicate-free sources and a high threshold, average linkage rarely merges "
+                "more than one record per side, so it lands close to the one-to-one "
+                "assignment):",
                 "",
             ]
             for r in extra:
