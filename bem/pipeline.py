@@ -199,11 +199,16 @@ def tune_one_to_one_threshold(
     if positives == 0:
         raise ValueError("the labelled pairs hold no match (label 1); cannot tune a threshold")
     grid = np.unique(np.quantile(probability, np.linspace(0.0, 1.0, candidates)))
+    # the greedy walk is the same at every threshold up to where it stops, so the
+    # pairs kept at threshold t are those of one full walk that score >= t
+    chosen = one_to_one(lids, rids, probability, threshold=-np.inf)
+    chosen_proba = probability[chosen]
+    chosen_match = labels[chosen] == 1
     best = (0.0, -1.0)
     for t in grid[::-1]:  # from the highest, so that ties keep the higher threshold
-        keep = one_to_one(lids, rids, probability, threshold=float(t))
-        tp = int((keep & (labels == 1)).sum())
-        kept = int(keep.sum())
+        above = chosen_proba >= t
+        tp = int((above & chosen_match).sum())
+        kept = int(above.sum())
         f1 = 0.0 if tp == 0 else 2 * tp / (kept + positives)
         if f1 > best[1]:
             best = (float(t), f1)

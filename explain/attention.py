@@ -82,7 +82,6 @@ def attention_rollout(
         )
     layers = [a[0].detach().float().cpu().numpy() for a in attentions]
     rolled = rollout(layers)
-    pooling = getattr(getattr(matcher, "config_", None), "pooling", "cls")
-    relevance = rolled.mean(axis=0) if pooling == "mean" else rolled[0]
+    relevance = rolled.mean(axis=0) if getattr(matcher, "pooling", "cls") == "mean" else rolled[0]
     sign = 1.0 if decision else -1.0
     return Attribution(token_scores=sign * relevance[pf.positions])

@@ -21,10 +21,11 @@ from typing import Any, Literal
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-__all__ = ["POOLINGS", "MeanPoolClassifier", "Pooling", "build_model", "model_from_config"]
+from matcher.model import POOLINGS
 
-Pooling = Literal["cls", "mean"]
-POOLINGS: tuple[str, ...] = ("cls", "mean")
+__all__ = ["MeanPoolClassifier", "Pooling", "build_model", "model_from_config"]
+
+Pooling = Literal["mean", "cls"]
 
 
 def _check(pooling: str) -> None:

@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 
     from matcher.config import MatcherConfig
 
-__all__ = ["Matcher", "PairsLike", "default_model_path"]
+__all__ = ["POOLINGS", "Matcher", "PairsLike", "default_model_path"]
 
 logger = logging.getLogger(__name__)
 
 PairsLike = RecordPairs | Sequence[tuple[Mapping[str, "str | None"], Mapping[str, "str | None"]]]
+POOLINGS: tuple[str, ...] = ("mean", "cls")  # what the match head reads (matcher/heads.py)
 _LAZY = ("model_", "tokenizer_", "serializer_", "encoder_", "config_", "threshold_")
 
 
@@ -117,8 +118,8 @@ class Matcher:
             raise ValueError(f"max_length must be at least 16, got {max_length}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        if pooling not in ("mean", "cls"):
-            raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
         self.model = model
         self.max_length = max_length
         self.attributes = None if attributes is None else list(attributes)

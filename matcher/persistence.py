@@ -132,8 +132,8 @@ def load_matcher(
     from transformers import AutoTokenizer
 
     from matcher.config import MatcherConfig
-    from matcher.heads import POOLINGS, model_from_config
-    from matcher.model import _quiet_transformers
+    from matcher.heads import model_from_config
+    from matcher.model import POOLINGS, _quiet_transformers
 
     path = Path(path)
     cfg_file = path / "config.json"
