@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["swap", "shuffle", "span_del", "attr_del"],
         help="training augmentation (repeat for several)",
     )
+    p.add_argument(
+        "--one-to-one",
+        action="store_true",
+        help="also tune a threshold for one-to-one linkage on the validation pairs and store "
+        "it in the model (`bem link --one-to-one` uses it)",
+    )
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--learning-rate", type=float, default=5e-5)
     p.add_argument("--batch-size", type=int, default=32)
@@ -138,7 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("left")
     p.add_argument("right")
     _add_pipeline_options(p)
-    p.add_argument("--one-to-one", action="store_true", help="match each record at most once")
+    p.add_argument(
+        "--one-to-one",
+        action="store_true",
+        help="match each record at most once (threshold: the model's one-to-one linkage "
+        "threshold when `bem train --one-to-one` stored one)",
+    )
 
     p = sub.add_parser("run", help="repeat a pipeline run from its run.json")
     p.add_argument("run_json")
@@ -199,7 +210,9 @@ def _load_labelled(args: argparse.Namespace):
     if valid is None:
         from bem.training import split_train_valid
 
-        train, valid = split_train_valid(train, seed=args.seed)
+        # one-to-one tuning needs each record's competing candidates together
+        group = "ltable_id" if args.one_to_one else None
+        train, valid = split_train_valid(train, seed=args.seed, group=group)
         logger.info("no --valid given: holding out %d of the training pairs", len(valid))
     return train, valid, test
 
@@ -233,6 +246,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if test is not None:
         m = matcher.evaluate(test)
         print(f"test:  precision {m.precision:.4f} recall {m.recall:.4f} F1 {m.f1:.4f}")
+    if args.one_to_one:
+        from bem.pipeline import tune_one_to_one_threshold
+
+        if valid is None or valid.labels is None or not valid.labels.any():
+            raise BemError("--one-to-one needs validation pairs with at least one match")
+        link, link_f1 = tune_one_to_one_threshold(
+            valid.pairs["ltable_id"].astype(str).tolist(),
+            valid.pairs["rtable_id"].astype(str).tolist(),
+            matcher.predict_proba(valid),
+            valid.labels,
+        )
+        matcher.link_threshold_ = link
+        print(f"one-to-one linkage: threshold {link:.3f}, validation F1 {link_f1:.4f}")
     matcher.train_info_["data"] = args.data or args.train
     matcher.save_pretrained(out, overwrite=args.overwrite)
     print(f"model saved to {out} (threshold {matcher.threshold_:.3f})")

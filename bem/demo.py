@@ -103,8 +103,6 @@ def run_demo(
         progress=progress,
     )
     train_seconds = time.perf_counter() - t0
-    model_dir = out / "model"
-    matcher.save_pretrained(model_dir, overwrite=True)
     vp = valid.pairs
     link_threshold, link_f1 = tune_one_to_one_threshold(
         vp["ltable_id"].astype(str).tolist(),
@@ -112,6 +110,9 @@ def run_demo(
         matcher.predict_proba(valid),
         valid.labels,
     )
+    matcher.link_threshold_ = link_threshold  # saved: `bem link --one-to-one` uses it
+    model_dir = out / "model"
+    matcher.save_pretrained(model_dir, overwrite=True)
     echo(
         f"      trained in {train_seconds:.0f}s; threshold {matcher.threshold_:.3f} for single "
         f"pairs, {link_threshold:.3f} for one-to-one linkage (validation F1 {link_f1:.3f})"

@@ -343,6 +343,10 @@ def _run(
     if not dedup_mode:
         _check_table(right, sources[1], key)
     thr = float(matcher.threshold_ if threshold is None else threshold)
+    link_threshold = getattr(matcher, "link_threshold_", None)
+    if threshold is None and one_to_one_links and link_threshold is not None:
+        thr = float(link_threshold)
+        logger.info("one-to-one linkage: using the model's linkage threshold %.4f", thr)
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
@@ -508,7 +512,9 @@ def link(
     """Link the records of two tables; see :func:`dedup` for the arguments.
 
     ``one_to_one`` matches each record at most once (best score first), for two
-    sources that are each free of duplicates.
+    sources that are each free of duplicates. Its default threshold is the
+    matcher's ``link_threshold_`` when one was tuned (``bem train --one-to-one``,
+    :func:`tune_one_to_one_threshold`), else the matcher's own.
     """
     return _run(
         left,

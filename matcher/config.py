@@ -17,9 +17,10 @@ class MatcherConfig(PretrainedConfig):
     The transformer's own configuration is nested under ``encoder`` (as
     SpanMarker nests its encoder's), so one ``config.json`` describes the whole
     matcher: the serialization options, the token budget, the decision
-    threshold, the head's pooling and the library version that wrote it
-    (``pooling`` defaults to ``"cls"``, the only head of files written before it
-    was recorded). ``max_seq_length`` is named
+    threshold, the threshold tuned for one-to-one linkage (``link_threshold``,
+    ``None`` until ``bem train --one-to-one`` tunes one), the head's pooling and
+    the library version that wrote it (``pooling`` defaults to ``"cls"``, the
+    only head of files written before it was recorded). ``max_seq_length`` is named
     so because ``max_length`` is reserved by transformers for generation.
     """
 
@@ -31,6 +32,7 @@ class MatcherConfig(PretrainedConfig):
         base_model: str = "",
         max_seq_length: int = 128,
         threshold: float = 0.5,
+        link_threshold: float | None = None,
         serializer: dict[str, Any] | None = None,
         summarize: bool = False,
         pooling: str = "cls",
@@ -43,6 +45,7 @@ class MatcherConfig(PretrainedConfig):
         self.base_model = base_model
         self.max_seq_length = int(max_seq_length)
         self.threshold = float(threshold)
+        self.link_threshold = None if link_threshold is None else float(link_threshold)
         self.serializer = dict(serializer or {})
         self.summarize = bool(summarize)
         self.pooling = pooling

@@ -27,7 +27,22 @@ logger = logging.getLogger(__name__)
 
 PairsLike = RecordPairs | Sequence[tuple[Mapping[str, "str | None"], Mapping[str, "str | None"]]]
 POOLINGS: tuple[str, ...] = ("mean", "cls")  # what the match head reads (matcher/heads.py)
-_LAZY = ("model_", "tokenizer_", "serializer_", "encoder_", "config_", "threshold_")
+INT8_KEEP_FLOAT: tuple[str, ...] = ("output.dense",)
+"""Linear layers ``quantize`` leaves in fp32, by name suffix: in BERT-family models
+the attention and feed-forward output projections, whose inputs carry the
+outlier activations that make per-tensor int8 cost F1 (on Abt-Buy, -2.5 F1
+points with every linear layer in int8, -0.2 with these two kept; see
+bench/results/matching.md). Models without such layers get every linear layer
+in int8."""
+_LAZY = (
+    "model_",
+    "tokenizer_",
+    "serializer_",
+    "encoder_",
+    "config_",
+    "threshold_",
+    "link_threshold_",
+)
 
 
 def default_model_path() -> str:
@@ -86,7 +101,8 @@ class Matcher:
         device: torch device.
         summarize: keep the most informative value tokens (TF-IDF fitted on the
             training values) instead of the first ones when truncating.
-        quantize: score with an int8 dynamically quantized copy of the model.
+        quantize: score with an int8 dynamically quantized copy of the model
+            (every linear layer but those named in :data:`INT8_KEEP_FLOAT`).
         col_token, val_token: the serializer's markers.
         cache_size: how many encoded pairs to keep for repeated scoring.
         pooling: what the match head reads: ``"mean"`` (the mean of all token
@@ -198,6 +214,8 @@ class Matcher:
             )
         self.config_ = config
         self.threshold_ = float(config.threshold)
+        link = getattr(config, "link_threshold", None)
+        self.link_threshold_: float | None = None if link is None else float(link)
         self._ready = True
 
     def _invalidate(self) -> None:
@@ -294,10 +312,16 @@ class Matcher:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                model = copy.deepcopy(self.model_).to("cpu").eval()
+                linear = [
+                    name
+                    for name, module in model.named_modules()
+                    if isinstance(module, torch.nn.Linear)
+                ]
+                chosen = [n for n in linear if not n.endswith(INT8_KEEP_FLOAT)]
+                spec = {n: torch.ao.quantization.default_dynamic_qconfig for n in chosen}
                 self._quantized = torch.ao.quantization.quantize_dynamic(
-                    copy.deepcopy(self.model_).to("cpu").eval(),
-                    {torch.nn.Linear},
-                    dtype=torch.qint8,
+                    model, spec, dtype=torch.qint8
                 )
         return self._quantized
 

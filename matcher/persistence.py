@@ -56,7 +56,13 @@ def _model_card(matcher: Matcher) -> str:
         f"- max length: {cfg.max_seq_length} tokens"
         + (" (TF-IDF summarization of long values)" if cfg.summarize else ""),
         f"- attributes: {cfg.serializer.get('attributes') or 'all, in record order'}",
-        f"- decision threshold: {cfg.threshold:.4f} (tuned on validation F1)",
+        f"- decision threshold: {cfg.threshold:.4f} (tuned on validation F1)"
+        + (
+            ""
+            if cfg.link_threshold is None
+            else f"; for one-to-one linkage {cfg.link_threshold:.4f} (tuned on validation "
+            "linkage F1; `bem link --one-to-one` uses it)"
+        ),
         f"- bem version: {cfg.bem_version}",
         "",
         "## Training data",
@@ -104,6 +110,8 @@ def save_matcher(matcher: Matcher, path: str | Path, *, overwrite: bool = False)
     path.mkdir(parents=True, exist_ok=True)
     cfg = matcher.config_
     cfg.threshold = float(matcher.threshold_)
+    link = matcher.link_threshold_
+    cfg.link_threshold = None if link is None else float(link)
     cfg.encoder = matcher.model_.config.to_dict()
     cfg.save_pretrained(path)
     state = {k: v.detach().cpu().contiguous() for k, v in matcher.model_.state_dict().items()}

@@ -266,6 +266,7 @@ def fit_matcher(
     matcher._invalidate()
     matcher.history_ = history
     matcher.config_.threshold = matcher.threshold_
+    matcher.link_threshold_ = None  # tuned for the old weights; `bem train --one-to-one` re-tunes
     info = {
         "train_pairs": len(train),
         "train_matches": int(labels.sum()),

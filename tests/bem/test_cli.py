@@ -191,6 +191,32 @@ def test_link_writes_all_outputs_and_run_repeats_it(workspace, capsys):
     pd.testing.assert_frame_equal(pd.read_csv(out / "pairs.csv"), pd.read_csv(again / "pairs.csv"))
 
 
+def test_train_one_to_one_stores_a_linkage_threshold_that_link_uses(workspace, tiny_model_dir):
+    model = workspace / "model-121"
+    args = ["--left", str(workspace / "left.csv"), "--right", str(workspace / "right.csv")]
+    train = ["-q", "train", "--model", str(tiny_model_dir), *args, "--train"]
+    train += [str(workspace / "pairs.csv"), "--epochs", "1", "--max-length", "96"]
+    assert main([*train, "--one-to-one", "-o", str(model)]) == 0
+    config = json.loads((model / "config.json").read_text())
+    link_threshold = config["link_threshold"]
+    assert 0.0 <= link_threshold <= 1.0 and link_threshold != config["threshold"]
+    assert "for one-to-one linkage" in (model / "README.md").read_text()
+
+    def threshold_used(*extra: str) -> float:
+        out = workspace / f"link-121{len(extra)}"
+        link = ["-q", "link", *[str(workspace / n) for n in ("left.csv", "right.csv")]]
+        link += ["--model", str(model), "--key", "title", "--top-k", "3", "--review", "0"]
+        assert main([*link, "-o", str(out), *extra]) == 0
+        return json.loads((out / "run.json").read_text())["threshold_used"]
+
+    assert threshold_used("--one-to-one") == pytest.approx(link_threshold)
+    assert threshold_used() == pytest.approx(config["threshold"])  # not one-to-one
+    assert threshold_used("--one-to-one", "--threshold", "0.7") == pytest.approx(0.7)
+    # a model trained without --one-to-one stores none
+    plain = json.loads((workspace / "model" / "config.json").read_text())
+    assert plain["link_threshold"] is None
+
+
 def test_dedup_of_one_table(workspace):
     both = pd.concat(
         [

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from data import BemError, RecordPairs
 from matcher import Matcher, best_threshold, match_metrics
+from matcher.model import INT8_KEEP_FLOAT
 
 WORDS = ["apple", "banana", "cherry", "delta", "echo", "forest", "golf", "hotel", "india", "juliet"]
 
@@ -117,7 +119,7 @@ def test_optimized_and_naive_scoring_agree(fitted, data):
     np.testing.assert_allclose(fitted.predict_proba(records), fast, atol=1e-6)
 
 
-def test_quantized_scoring_runs(fitted, data, tmp_path):
+def test_quantized_scoring_keeps_output_projections_in_fp32(fitted, data, tmp_path):
     _, valid = data
     path = fitted.save_pretrained(tmp_path / "m")
     q = Matcher.from_pretrained(path, quantize=True)
@@ -125,6 +127,15 @@ def test_quantized_scoring_runs(fitted, data, tmp_path):
     assert proba.shape == (len(valid),)
     assert np.all((proba >= 0) & (proba <= 1))
     np.testing.assert_allclose(proba, fitted.predict_proba(valid), atol=0.1)
+    kinds = {
+        name: type(module).__module__.startswith("torch.ao.nn.quantized")
+        for name, module in q.scoring_model().named_modules()
+        if isinstance(module, torch.nn.Linear) or "quantized" in type(module).__module__
+    }
+    kept = [n for n in kinds if n.endswith(INT8_KEEP_FLOAT)]
+    assert kept and not any(kinds[n] for n in kept)  # output projections stay fp32
+    assert any(kinds[n] for n in kinds if n not in kept)  # the rest is int8
+    assert q.model_ is not q.scoring_model()  # the fp32 model is untouched
 
 
 def test_save_load_round_trip(fitted, data, tmp_path):
@@ -142,6 +153,17 @@ def test_save_load_round_trip(fitted, data, tmp_path):
     with pytest.raises(FileExistsError, match="overwrite=True"):
         fitted.save_pretrained(path)
     fitted.save_pretrained(path, overwrite=True)
+
+
+def test_link_threshold_round_trips(fitted, tmp_path):
+    assert Matcher.from_pretrained(fitted.save_pretrained(tmp_path / "a")).link_threshold_ is None
+    fitted.link_threshold_ = 0.125
+    try:
+        loaded = Matcher.from_pretrained(fitted.save_pretrained(tmp_path / "b"))
+    finally:
+        fitted.link_threshold_ = None
+    assert loaded.link_threshold_ == 0.125
+    assert loaded.threshold_ == fitted.threshold_
 
 
 def test_not_a_bem_directory(tiny_model_dir, tmp_path):
