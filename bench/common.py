@@ -61,7 +61,7 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
     "abt_buy": {
         "config": {"max_length": 256, "summarize": True, "pooling": "mean", "seed": 0},
         "fit": {
-            "epochs": 5,
+            "epochs": 8,
             "learning_rate": 1e-4,
             "batch_size": 32,
             "warmup_ratio": 0.1,
@@ -69,7 +69,7 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
             "augment": ["swap", "span_del"],
             "augment_prob": 0.3,
             "negatives_per_positive": 3.0,
-            "early_stopping": 2,
+            "early_stopping": 3,
         },
     },
     "amazon_google": {

@@ -53,7 +53,7 @@ NOTES = """
 ## How the settings were chosen, and the gap to Ditto
 
 Ditto fine-tunes RoBERTa-base (125M parameters) on a GPU for 15-40 epochs at 256
-tokens. Here MiniLM-L6 (22M) is fine-tuned on 2 CPU cores in 10-21 minutes per
+tokens. Here MiniLM-L6 (22M) is fine-tuned on 2 CPU cores in 10-26 minutes per
 set (train time above). What we used to close the gap on that budget:
 
 - The mean-pooled head (`Matcher(pooling="mean")`, now the default) on all
@@ -61,7 +61,8 @@ set (train time above). What we used to close the gap on that budget:
   mean-pooled sentence encoder; its [CLS] state was never trained. Against the
   first run of this benchmark ([CLS] head, 64-80 tokens, 3-4 epochs, a CPU
   shared with other jobs): Abt-Buy validation F1 80.6 vs 70.2 and test 78.7 vs
-  72.3 (and 256 tokens instead of 64); Amazon-Google validation 71.2 vs 68.7 and
+  72.3 (5 epochs, and 256 tokens instead of 64; 8 epochs then gave validation
+  80.9 and test 81.1); Amazon-Google validation 71.2 vs 68.7 and
   test 72.0 vs 69.0; DBLP-ACM validation 99.0 vs 99.0 and test 98.5 vs 98.2.
 - Ditto's 256 tokens: with length-bucketed batches and dynamic padding a pair
   costs its own length, not the limit (Amazon-Google 48, DBLP-ACM 90, Abt-Buy
@@ -78,9 +79,10 @@ set (train time above). What we used to close the gap on that budget:
   square-root positive-class weighting, left/right swap (symmetric scores) and
   span-deletion augmentation.
 
-The gap to Ditto per set, and what would close it next: Abt-Buy (-10.7) was
-still improving at its last epoch (validation 73.1, 80.5, 80.6 over epochs 3-5)
-and needs more epochs at 16 minutes for 5; Amazon-Google (-3.6) was still improving
+The gap to Ditto per set, and what would close it next: Abt-Buy (-8.2) went
+from 5 to 8 epochs (test 78.7 to 81.1, 16 to 26 minutes); validation F1 levelled
+off at epochs 7-8 (80.9, 80.8), so more epochs alone will not close it, and the
+30-minute budget leaves no room for them; Amazon-Google (-3.5) was still improving
 slowly at epoch 7 of 8 (validation 71.2); DBLP-ACM (-0.4) is within the noise of
 a 2,473-pair test set (one F1 point is about 4 pairs). Not tried for lack of
 CPU time: MixDA's representation mixing, Ditto's domain-knowledge tags, a larger
@@ -95,7 +97,7 @@ The gain is the padding removed: 256-token models scoring 48-token
 2.9x and 1.9x: the 3x target holds where pairs are under a third of the limit. Both paths give the
 same probabilities (max abs difference in `matching.json`) and so the same F1.
 
-In fp32 the optimized path runs at 57-65% of the machine limit (the model's
+In fp32 the optimized path runs at 56-65% of the machine limit (the model's
 FLOPs at the real lengths over the measured matmul peak). The last column is
 what 3x the naive path would take: 89% of the limit on Abt-Buy, more than
 fp32 kernels reach here at these sizes, and 63% on DBLP-ACM, just above the
