@@ -308,7 +308,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     pairs = _pairs_from_args(args)
     if args.limit is not None:
         pairs = pairs[: args.limit]
-    explanations = Explainer(matcher, method=args.method).explain(pairs)
+    explanations = Explainer(matcher, method=args.method).explain(pairs, progress=not args.quiet)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     write_html(explanations, args.output, title=f"BEM explanations ({args.method})")
     print(f"{len(explanations)} explanations -> {args.output}")

@@ -413,7 +413,9 @@ def _run(
             from explain import Explainer
 
             explainer = Explainer(matcher, method=explain_method)
-            explanations = explainer.explain(RecordPairs(left, right_table, to_explain))
+            explanations = explainer.explain(
+                RecordPairs(left, right_table, to_explain), progress=progress
+            )
     timings["explain"] = time.perf_counter() - t0
 
     counts = {

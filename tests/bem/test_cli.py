@@ -157,6 +157,7 @@ def test_link_writes_all_outputs_and_run_repeats_it(workspace, capsys):
         ]
     )
     assert code == 0
+    assert "%|" not in capsys.readouterr().err  # -q: no progress bars, explanations included
     for name in (
         "entities.csv",
         "pairs.csv",
@@ -266,7 +267,7 @@ def test_block_prints_recall(workspace, capsys):
     assert {"ltable_id", "rtable_id", "score", "blocker"} <= set(cands.columns)
 
 
-def test_explain_writes_html_and_json(workspace):
+def test_explain_writes_html_and_json(workspace, capsys):
     pd.read_csv(workspace / "pairs.csv").head(3).to_csv(workspace / "few.csv", index=False)
     code = main(
         [
@@ -287,6 +288,7 @@ def test_explain_writes_html_and_json(workspace):
         ]
     )
     assert code == 0
+    assert "%|" not in capsys.readouterr().err  # -q: no progress bars
     assert "<html" in (workspace / "report.html").read_text().lower()
     lines = (workspace / "expl.jsonl").read_text().strip().splitlines()
     assert len(lines) == 3
