@@ -17,8 +17,10 @@ What it reports, per matcher:
   path, each with the model calls it needs; next to LIME and KernelSHAP as
   measured by ``bench/explain.py`` on the same pairs (``explain.json``).
 
-Self-check: occlusion's CERTA and CREW from the table are recomputed with the
-library (``Explainer`` + ``evaluate_faithfulness``) and must agree.
+CERTA and CREW are the library's (``explain.certa_faithfulness``,
+``explain.crew_degradation``), given explanations whose field scores come from
+the table. Self-check: occlusion computed from the table scores the same as the
+library's own occlusion explanations.
 
     flock /tmp/bem-cpu.lock .venv/bin/python bench/explain_ceiling.py
 """
@@ -26,10 +28,10 @@ library (``Explainer`` + ``evaluate_faithfulness``) and must agree.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import logging
-import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -44,9 +46,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from bench import explain as bench_explain  # noqa: E402
-from explain import Explainer, evaluate_faithfulness  # noqa: E402
-from explain.faithfulness import CERTA_THRESHOLDS, CREW_FRACTIONS  # noqa: E402
+from explain import Explainer, certa_faithfulness, crew_degradation  # noqa: E402
+from explain.fields import scores_from_fields  # noqa: E402
 from explain.perturb import RemovalScorer  # noqa: E402
+from explain.perturbation import all_coalitions, semivalues, shapley_weights  # noqa: E402
 
 logger = logging.getLogger("bench.explain_ceiling")
 MODELS = ("amazon_google", "dblp_acm")
@@ -56,12 +59,11 @@ RESULTS = ROOT / "bench" / "results"
 class Game:
     """P(match) of one pair for every subset of its fields kept (bit j set: field j kept)."""
 
-    def __init__(self, fields: Sequence[tuple[str, str]], values: np.ndarray, order: list[int]):
+    def __init__(self, fields: Sequence[tuple[str, str]], values: np.ndarray):
         self.fields = list(fields)
         self.n = len(fields)
         self.v = values
         self.full = (1 << self.n) - 1
-        self.order = order  # the metric's field order (per attribute: left, right)
 
     def without(self, removed: Sequence[int]) -> int:
         code = self.full
@@ -70,16 +72,14 @@ class Game:
         return code
 
 
-def score_games(matcher: Any, pairs: Any, batch_size: int) -> list[Game]:
-    """Score every field coalition of every pair (one batched pass)."""
-    scorer = RemovalScorer(matcher, matcher.encode(pairs), batch_size=batch_size)
+def score_games(scorer: RemovalScorer) -> list[Game]:
+    """Score every field coalition of every pair of ``scorer`` (one batched pass)."""
     items, spans = [], []
     for i, pf in enumerate(scorer.fields):
-        codes = np.arange(2**pf.n_fields)
-        coalitions = (codes[:, None] >> np.arange(pf.n_fields)[None, :]) & 1
-        spans.append((len(items), len(codes)))
+        coalitions = all_coalitions(pf.n_fields)
+        spans.append((len(items), len(coalitions)))
         items += [(i, keep) for keep in pf.keep_tokens(coalitions)]
-    logger.info("scoring %d coalitions of %d pairs", len(items), len(pairs))
+    logger.info("scoring %d coalitions of %d pairs", len(items), len(scorer.fields))
     values = np.empty(0)
     chunk = 4096
     from tqdm.auto import tqdm
@@ -88,12 +88,10 @@ def score_games(matcher: Any, pairs: Any, batch_size: int) -> list[Game]:
     for s in tqdm(range(0, len(items), chunk), desc="coalitions", unit="chunk"):
         parts.append(scorer.score(items[s : s + chunk]))
     values = np.concatenate(parts) if parts else values
-    games = []
-    for pf, (start, count) in zip(scorer.fields, spans):
-        index = {f: j for j, f in enumerate(pf.fields)}
-        order = [index[(s, a)] for a in pf.attributes for s in ("left", "right") if (s, a) in index]
-        games.append(Game(pf.fields, values[start : start + count], order))
-    return games
+    return [
+        Game(pf.fields, values[start : start + count])
+        for pf, (start, count) in zip(scorer.fields, spans)
+    ]
 
 
 # -- field values from the table ----------------------------------------------------
@@ -101,25 +99,12 @@ def occlusion(g: Game, v: np.ndarray) -> tuple[np.ndarray, int]:
     return np.array([v[g.full] - v[g.without([j])] for j in range(g.n)]), g.n + 1
 
 
-def _semivalue(g: Game, v: np.ndarray, weight: Callable[[int], float]) -> np.ndarray:
-    codes = np.arange(1 << g.n)
-    sizes = np.array([bin(c).count("1") for c in codes])
-    w = np.array([weight(s) for s in range(g.n)]) if g.n else np.zeros(0)
-    phi = np.zeros(g.n)
-    for j in range(g.n):
-        without = codes[(codes >> j) & 1 == 0]
-        phi[j] = np.sum(w[sizes[without]] * (v[without | (1 << j)] - v[without]))
-    return phi
-
-
 def shapley(g: Game, v: np.ndarray) -> tuple[np.ndarray, int]:
-    n = g.n
-    weight = lambda s: math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n)  # noqa: E731
-    return _semivalue(g, v, weight), 2**n
+    return semivalues(v, shapley_weights(g.n)), 2**g.n
 
 
 def banzhaf(g: Game, v: np.ndarray) -> tuple[np.ndarray, int]:
-    return _semivalue(g, v, lambda s: 1.0 / 2 ** (g.n - 1)), 2**g.n
+    return semivalues(v, np.full(g.n, 0.5 ** (g.n - 1))), 2**g.n
 
 
 def greedy(g: Game, v: np.ndarray, decision: int) -> tuple[np.ndarray, int]:
@@ -161,44 +146,23 @@ def deletion_path(g: Game, v: np.ndarray, decision: int) -> tuple[np.ndarray, in
     return scores, len(seen)
 
 
-# -- the metrics on the table (same definitions as explain/faithfulness.py) ------------
-def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    tp = float(np.sum((pred == 1) & (truth == 1)))
-    fp = float(np.sum((pred == 1) & (truth == 0)))
-    fn = float(np.sum((pred == 0) & (truth == 1)))
-    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
-
-
-def _ranked(g: Game, scores: np.ndarray, decision: int) -> list[int]:
-    support = (1.0 if decision else -1.0) * scores[g.order]
-    return [g.order[k] for k in np.argsort(-support, kind="stable")]
-
-
-def certa(games: list[Game], scores: list[np.ndarray], truth: np.ndarray, thr: float) -> float:
-    dec = [int(g.v[g.full] >= thr) for g in games]
-    ranks = [_ranked(g, s, d) for g, s, d in zip(games, scores, dec)]
-    f1s = []
-    for t in CERTA_THRESHOLDS:
-        pred = np.array(
-            [int(g.v[g.without(r[: math.floor(t * g.n)])] >= thr) for g, r in zip(games, ranks)]
+def as_explanations(
+    scorer: RemovalScorer,
+    template: Sequence[Any],
+    scores: Sequence[np.ndarray],
+    method: str,
+    calls: Sequence[int],
+) -> list[Any]:
+    """The library's explanations (``template``) with their field scores replaced."""
+    out = []
+    for e, enc, pf, field_scores, n in zip(template, scorer.encoded, scorer.fields, scores, calls):
+        tokens, fields = scores_from_fields(enc, pf, field_scores)
+        out.append(
+            dataclasses.replace(
+                e, tokens=tokens, fields=fields, method=method, settings={}, model_calls=n
+            )
         )
-        f1s.append(_f1(pred, truth))
-    x, y = np.asarray(CERTA_THRESHOLDS), np.asarray(f1s)
-    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
-
-
-def crew(games: list[Game], scores: list[np.ndarray], thr: float) -> float:
-    own = np.array([int(g.v[g.full] >= thr) for g in games])
-    ranks = [_ranked(g, s, d) for g, s, d in zip(games, scores, own)]
-    gaps = []
-    for f in CREW_FRACTIONS:
-        most, least = [], []
-        for g, r in zip(games, ranks):
-            k = math.floor(f * g.n)
-            most.append(int(g.v[g.without(r[:k])] >= thr))
-            least.append(int(g.v[g.without(r[::-1][:k])] >= thr))
-        gaps.append(_f1(np.array(least), own) - _f1(np.array(most), own))
-    return float(np.mean(gaps))
+    return out
 
 
 def _removals(g: Game) -> list[tuple[str, list[int]]]:
@@ -235,11 +199,12 @@ def run_model(name: str, n_pairs: int, batch_size: int) -> dict[str, Any]:
         return {"skipped": "the trained matcher is not in the cache (bench/common.py)"}
     matcher, description = loaded
     pairs, _ = bench_explain.test_pairs(name, n_pairs)
-    truth = np.asarray(pairs.labels)
     thr = float(matcher.threshold_)
+    scorer = RemovalScorer(matcher, matcher.encode(pairs), batch_size=batch_size)
     t0 = time.perf_counter()
-    games = score_games(matcher, pairs, batch_size)
+    games = score_games(scorer)
     seconds = time.perf_counter() - t0
+    live = Explainer(matcher, method="occlusion").explain(pairs, progress=False)
     dec = [int(g.v[g.full] >= thr) for g in games]
     decision_values = [(g.v >= thr).astype(float) for g in games]
     methods: dict[str, Callable[[Game, np.ndarray, np.ndarray, int], tuple[np.ndarray, int]]] = {
@@ -254,20 +219,20 @@ def run_model(name: str, n_pairs: int, batch_size: int) -> dict[str, Any]:
     rows: dict[str, dict[str, float]] = {}
     for label, fn in methods.items():
         out = [fn(g, g.v, dv, c) for g, dv, c in zip(games, decision_values, dec)]
-        scores = [o[0] for o in out]
+        calls = [o[1] for o in out]
+        explanations = as_explanations(scorer, live, [o[0] for o in out], label, calls)
         rows[label] = {
-            "certa_faithfulness": certa(games, scores, truth, thr),
-            "crew_degradation": crew(games, scores, thr),
-            "model_calls_per_pair": float(np.mean([o[1] for o in out])),
+            # the library's metrics, which re-score the removals they need
+            "certa_faithfulness": certa_faithfulness(matcher, pairs, explanations),
+            "crew_degradation": crew_degradation(matcher, pairs, explanations),
+            "model_calls_per_pair": float(np.mean(calls)),
         }
-    # self-check against the library's own occlusion and metrics
-    explanations = Explainer(matcher, method="occlusion").explain(pairs, progress=False)
-    live = evaluate_faithfulness(matcher, pairs, explanations)
-    check = {
-        "certa_faithfulness": live.certa_faithfulness,
-        "crew_degradation": live.crew_degradation,
-    }
-    for key, value in check.items():
+    # self-check: occlusion from the table scores as the library's own occlusion does
+    for key, fn in (
+        ("certa_faithfulness", certa_faithfulness),
+        ("crew_degradation", crew_degradation),
+    ):
+        value = fn(matcher, pairs, live)
         if abs(value - rows["occlusion"][key]) > 1e-9:
             raise RuntimeError(
                 f"{name}: occlusion {key} from the table ({rows['occlusion'][key]:.6f}) "

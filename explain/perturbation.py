@@ -17,7 +17,16 @@ import numpy as np
 
 from explain.perturb import RemovalScorer
 
-__all__ = ["Attribution", "kernel_shap", "lime", "occlusion", "shapley"]
+__all__ = [
+    "Attribution",
+    "all_coalitions",
+    "kernel_shap",
+    "lime",
+    "occlusion",
+    "semivalues",
+    "shapley",
+    "shapley_weights",
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,37 @@ def occlusion(scorer: RemovalScorer, i: int) -> Attribution:
     return Attribution(field_scores=_per_field(scorer, i, attr))
 
 
+def all_coalitions(n: int) -> np.ndarray:
+    """Every subset of ``n`` fields as a ``[2**n, n]`` 0/1 keep mask; row ``c`` keeps
+    the fields whose bit is set in ``c``."""
+    codes = np.arange(2**n)
+    return (codes[:, None] >> np.arange(n)[None, :]) & 1
+
+
+def shapley_weights(n: int) -> np.ndarray:
+    """Shapley's weight of a coalition of size ``s`` (``s < n``): ``s! (n-s-1)! / n!``."""
+    return np.array(
+        [math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n) for s in range(n)]
+    )
+
+
+def semivalues(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``phi_j = sum_S weights[|S|] * (v(S + j) - v(S))`` over coalitions ``S`` without ``j``.
+
+    ``values[c]`` is ``v`` of the coalition coded by the bits of ``c`` (see
+    :func:`all_coalitions`); Shapley values with :func:`shapley_weights`, Banzhaf
+    values with ``2 ** -(n - 1)`` everywhere.
+    """
+    n = len(weights)
+    codes = np.arange(2**n)
+    sizes = all_coalitions(n).sum(axis=1)
+    phi = np.zeros(n)
+    for j in range(n):
+        without = codes[(codes >> j) & 1 == 0]
+        phi[j] = np.sum(weights[sizes[without]] * (values[without | (1 << j)] - values[without]))
+    return phi
+
+
 def _exact_shapley(scorer: RemovalScorer, i: int) -> np.ndarray:
     """Shapley values over fields from all ``2**n`` coalitions.
 
@@ -91,19 +131,9 @@ def _exact_shapley(scorer: RemovalScorer, i: int) -> np.ndarray:
     ``n!`` permutations.
     """
     pf = scorer.fields[i]
-    n = pf.n_fields
-    codes = np.arange(2**n)
-    coalitions = (codes[:, None] >> np.arange(n)[None, :]) & 1
+    coalitions = all_coalitions(pf.n_fields)
     v = scorer.score([(i, row) for row in pf.keep_tokens(coalitions)])
-    sizes = coalitions.sum(axis=1)
-    weight = np.array(
-        [math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n) for s in range(n)]
-    )
-    phi = np.zeros(n)
-    for j in range(n):
-        without = codes[(codes >> j) & 1 == 0]
-        phi[j] = np.sum(weight[sizes[without]] * (v[without | (1 << j)] - v[without]))
-    return phi
+    return semivalues(v, shapley_weights(pf.n_fields))
 
 
 def shapley(
