@@ -247,17 +247,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         m = matcher.evaluate(test)
         print(f"test:  precision {m.precision:.4f} recall {m.recall:.4f} F1 {m.f1:.4f}")
     if args.one_to_one:
-        from bem.pipeline import tune_one_to_one_threshold
+        from bem.training import tune_link_threshold
 
         if valid is None or valid.labels is None or not valid.labels.any():
             raise BemError("--one-to-one needs validation pairs with at least one match")
-        link, link_f1 = tune_one_to_one_threshold(
-            valid.pairs["ltable_id"].astype(str).tolist(),
-            valid.pairs["rtable_id"].astype(str).tolist(),
-            matcher.predict_proba(valid),
-            valid.labels,
-        )
-        matcher.link_threshold_ = link
+        link, link_f1 = tune_link_threshold(matcher, valid)
         print(f"one-to-one linkage: threshold {link:.3f}, validation F1 {link_f1:.4f}")
     matcher.train_info_["data"] = args.data or args.train
     matcher.save_pretrained(out, overwrite=args.overwrite)

@@ -69,9 +69,8 @@ def run_demo(
 
     ``echo`` receives the progress lines (the CLI passes ``print``).
     """
-    from bem.pipeline import tune_one_to_one_threshold
     from bem.run import PipelineConfig, run_pipeline
-    from bem.training import split_train_valid
+    from bem.training import split_train_valid, tune_link_threshold
     from data import RecordPairs, make_linkage
     from matcher import Matcher
 
@@ -103,14 +102,7 @@ def run_demo(
         progress=progress,
     )
     train_seconds = time.perf_counter() - t0
-    vp = valid.pairs
-    link_threshold, link_f1 = tune_one_to_one_threshold(
-        vp["ltable_id"].astype(str).tolist(),
-        vp["rtable_id"].astype(str).tolist(),
-        matcher.predict_proba(valid),
-        valid.labels,
-    )
-    matcher.link_threshold_ = link_threshold  # saved: `bem link --one-to-one` uses it
+    link_threshold, link_f1 = tune_link_threshold(matcher, valid)  # saved with the model
     model_dir = out / "model"
     matcher.save_pretrained(model_dir, overwrite=True)
     echo(

@@ -342,11 +342,12 @@ def _run(
     _check_table(left, sources[0], key)
     if not dedup_mode:
         _check_table(right, sources[1], key)
-    thr = float(matcher.threshold_ if threshold is None else threshold)
-    link_threshold = getattr(matcher, "link_threshold_", None)
-    if threshold is None and one_to_one_links and link_threshold is not None:
+    link_threshold = getattr(matcher, "link_threshold_", None) if one_to_one_links else None
+    if threshold is None and link_threshold is not None:
         thr = float(link_threshold)
         logger.info("one-to-one linkage: using the model's linkage threshold %.4f", thr)
+    else:
+        thr = float(matcher.threshold_ if threshold is None else threshold)
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()

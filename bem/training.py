@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from data import BemError, RecordPairs
 
-__all__ = ["split_train_valid"]
+__all__ = ["split_train_valid", "tune_link_threshold"]
+
+
+def tune_link_threshold(matcher: Any, valid: RecordPairs) -> tuple[float, float]:
+    """Tune ``matcher``'s one-to-one linkage threshold on labelled validation pairs.
+
+    Scores ``valid``, picks the threshold with
+    :func:`bem.pipeline.tune_one_to_one_threshold` and stores it in
+    ``matcher.link_threshold_`` (saved with the model; ``bem link --one-to-one``
+    uses it). Returns ``(threshold, validation F1 of the one-to-one linkage)``.
+    """
+    from bem.pipeline import tune_one_to_one_threshold
+
+    ids = valid.pairs
+    threshold, f1 = tune_one_to_one_threshold(
+        ids["ltable_id"].astype(str).tolist(),
+        ids["rtable_id"].astype(str).tolist(),
+        matcher.predict_proba(valid),
+        valid.labels,
+    )
+    matcher.link_threshold_ = threshold
+    return threshold, f1
 
 
 def split_train_valid(

@@ -50,7 +50,7 @@ CACHE = Path.home() / ".cache" / "bem" / "models"
 DATASETS = ROOT.parent / "shared" / "datasets"
 INFO = "bench_info.json"
 
-# The benchmark settings per DeepMatcher set, chosen to train in 10-21 minutes on
+# The benchmark settings per DeepMatcher set, chosen to train in 10-26 minutes on
 # 2 CPU cores: the mean-pooled head (the packaged MiniLM is a mean-pooled sentence
 # encoder), Ditto's 256 tokens (dynamic padding: a pair costs its own length, and
 # TF-IDF summarization keeps the informative tokens of longer Abt-Buy pairs), a

@@ -260,11 +260,7 @@ def render(results: dict[str, dict], meta: dict) -> str:
             f"{r['int8_pairs_per_second']:.1f} | {r['int8_speedup']:.2f}x | "
             f"{100 * r['int8_f1_change']:+.2f} | {r['cached_pairs_per_second']:.1f} | "
             f"{r['machine_limit_pairs_per_second']:.0f} | {100 * r['efficiency']:.0f}% | "
-            + (
-                f"{100 * r['limit_share_for_3x']:.0f}% of limit |"
-                if "limit_share_for_3x" in r
-                else " |"
-            )
+            f"{100 * r['limit_share_for_3x']:.0f}% of limit |"
         )
     lines += [
         "",
@@ -288,7 +284,7 @@ def render(results: dict[str, dict], meta: dict) -> str:
             for h in r["history"]
         )
         lines.append(f"- {name}: {hist}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + NOTES
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -307,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.render:
         raw = json.loads((RESULTS / f"{args.out}.json").read_text())
         meta = raw.pop("meta")
-        (RESULTS / f"{args.out}.md").write_text(render(raw, meta) + NOTES)
+        (RESULTS / f"{args.out}.md").write_text(render(raw, meta))
         return
     peak = matmul_peak_gflops()
     json_file = RESULTS / f"{args.out}.json"
@@ -330,7 +326,6 @@ def main(argv: list[str] | None = None) -> None:
         "peak_gflops": peak,
     }
     text = render(results, meta)
-    text += NOTES
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.out}.md").write_text(text)

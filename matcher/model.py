@@ -214,8 +214,7 @@ class Matcher:
             )
         self.config_ = config
         self.threshold_ = float(config.threshold)
-        link = getattr(config, "link_threshold", None)
-        self.link_threshold_: float | None = None if link is None else float(link)
+        self.link_threshold_: float | None = config.link_threshold
         self._ready = True
 
     def _invalidate(self) -> None:
