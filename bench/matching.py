@@ -120,8 +120,8 @@ those two as well was 1.46-1.62x faster in the previous run but cost 2.5 F1
 points on Abt-Buy; per-channel weights did not recover them.
 
 Faster kernels for the same fp32 model were measured in `runtimes.md`
-(`bench/runtimes.py`, forward passes only): `torch.compile` was 1.03-1.13x the
-eager model and ONNX Runtime 0.72-0.80x (slower, with or without its BERT
+(`bench/runtimes.py`, forward passes only): `torch.compile` was 1.05-1.12x the
+eager model and ONNX Runtime 0.74-0.80x (slower, with or without its BERT
 fusions), so neither closes the gap to 3x on Abt-Buy; BEM keeps the eager model.
 
 Naive and optimized alternate twice per set in one run and keep their best time.

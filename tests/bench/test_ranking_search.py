@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench import ranking_search as search
-from bench.explain_ceiling import Game
+from bench.coalitions import Game
 from explain.faithfulness import CERTA_THRESHOLDS, CREW_FRACTIONS
 
 
