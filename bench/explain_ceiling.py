@@ -64,10 +64,9 @@ from bench.coalitions import (  # noqa: E402
     shapley,
 )
 from bench.ranking_search import (  # noqa: E402
-    TABLE_PARTS,
-    RankingTable,
+    occlusion_order,
+    order_metrics,
     search_orders,
-    table_metrics,
     template_orders,
     template_search,
 )
@@ -152,12 +151,7 @@ def library_metrics(matcher, pairs, scorer, live, games, orders, dec, label) -> 
 
 def check_against_table(name, label, scored, games, thr, truth, orders) -> None:
     """The table's arithmetic (bench/ranking_search.py) must agree with the library's."""
-    parts = None
-    for g, o, y in zip(games, orders, truth):
-        t = RankingTable(g, np.asarray([o]), thr, int(y))
-        got = [getattr(t, k)[0] for k in TABLE_PARTS]
-        parts = got if parts is None else [a + b for a, b in zip(parts, got)]
-    certa, crew = table_metrics(*parts)
+    certa, crew = order_metrics(games, orders, thr, truth)
     for key, value in (("certa_faithfulness", certa), ("crew_degradation", crew)):
         if abs(float(value) - scored[key]) > 1e-9:
             raise RuntimeError(
@@ -199,28 +193,21 @@ def held_out_templates(matcher, pairs, games, thr, lime_measured) -> list[dict[s
             )
     truth = np.asarray(pairs.labels)
     halves = [np.arange(0, len(pairs), 2), np.arange(1, len(pairs), 2)]
+    lime_on = []  # LIME's CERTA and CREW on each half
+    for index in halves:
+        sub, exp = pairs[index], [explanations[i] for i in index]
+        lime_on.append((certa_faithfulness(matcher, sub, exp), crew_degradation(matcher, sub, exp)))
     folds = []
-    for chosen_on, held in (halves, halves[::-1]):
-
-        def lime_on(index: np.ndarray) -> tuple[float, float]:
-            sub, exp = pairs[index], [explanations[i] for i in index]
-            return certa_faithfulness(matcher, sub, exp), crew_degradation(matcher, sub, exp)
-
-        base = lime_on(chosen_on)
+    for a, b in ((0, 1), (1, 0)):  # pick on half a, score on half b
+        chosen_on, held, base, lime_held = halves[a], halves[b], lime_on[a], lime_on[b]
         picked = template_search([games[i] for i in chosen_on], thr, truth[chosen_on], base)
         fold: dict[str, Any] = {"lime_on_chosen_half": base, "picked": None}
         if picked and picked["best"]:
             held_games = [games[i] for i in held]
             orders = template_orders(held_games, thr, picked["best"]["order"])
-            parts = None
-            for g, o, y in zip(held_games, orders, truth[held]):
-                t = RankingTable(g, np.asarray([o]), thr, int(y))
-                got = [getattr(t, k)[0] for k in TABLE_PARTS]
-                parts = got if parts is None else [a + b for a, b in zip(parts, got)]
-            certa, crew = table_metrics(*parts)
-            lime_held = lime_on(held)
+            certa, crew = order_metrics(held_games, orders, thr, truth[held])
             fold["picked"] = picked["best"]["slots"]
-            fold["held_out"] = {"certa_faithfulness": float(certa), "crew_degradation": float(crew)}
+            fold["held_out"] = {"certa_faithfulness": certa, "crew_degradation": crew}
             fold["lime_on_held_half"] = {
                 "certa_faithfulness": lime_held[0],
                 "crew_degradation": lime_held[1],
@@ -265,11 +252,8 @@ def run_model(name: str, n_pairs: int, batch_size: int) -> dict[str, Any]:
             "model_calls_per_pair": float(np.mean(calls)),
         }
     # orderings found by search on the table: scored by the library, checked against the table
-    start = []
-    for g, c in zip(games, dec):
-        first, _ = occlusion(g, g.v)
-        start.append(np.argsort(-(1.0 if c else -1.0) * first, kind="stable"))
     truth = np.asarray(pairs.labels)
+    start = [occlusion_order(g, thr) for g in games]
     orders, search = search_orders(games, thr, truth, start)
     rows[SEARCHED] = {
         **library_metrics(matcher, pairs, scorer, live, games, orders, dec, SEARCHED),

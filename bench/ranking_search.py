@@ -12,9 +12,9 @@ without calling the model, so rankings can be searched for:
   fields go into slots (attribute rank by combined occlusion support, higher or
   lower side) and one ordering of the slots is applied to every pair.
 
-A "game" is anything with ``n`` (fields), ``fields`` (``(side, attribute)``),
-``v`` (P(match) per coalition; bit ``j`` set: field ``j`` kept) and ``full``
-(the code with every field kept), as ``explain_ceiling.Game``.
+A "game" is a :class:`bench.coalitions.Game`: ``n`` fields, ``fields``
+(``(side, attribute)``), ``v`` (P(match) per coalition; bit ``j`` set: field
+``j`` kept) and ``full`` (the code with every field kept).
 CERTA and CREW follow ``explain/faithfulness.py`` (``_certa``, ``_crew``).
 """
 
@@ -27,12 +27,15 @@ from typing import Any
 
 import numpy as np
 
+from bench.coalitions import occlusion
 from explain.faithfulness import CERTA_THRESHOLDS, CREW_FRACTIONS
 
 __all__ = [
     "MAX_SEARCH_FIELDS",
     "TABLE_PARTS",
     "RankingTable",
+    "occlusion_order",
+    "order_metrics",
     "search_orders",
     "simple_rules",
     "table_metrics",
@@ -82,6 +85,22 @@ def table_metrics(certa: np.ndarray, least: np.ndarray, most: np.ndarray) -> tup
     return area, (_f1_counts(least) - _f1_counts(most)).mean(-1)
 
 
+def _summed(tables: Sequence[RankingTable]) -> list[np.ndarray]:
+    """The tables' counts summed over pairs, per part and ordering row."""
+    return [sum(getattr(t, part) for t in tables) for part in TABLE_PARTS]
+
+
+def order_metrics(
+    games: Sequence[Any], orders: Sequence[np.ndarray], thr: float, truth: np.ndarray
+) -> tuple[float, float]:
+    """CERTA and CREW of one ordering per pair, from the table."""
+    tables = [
+        RankingTable(g, np.asarray([o]), thr, int(y)) for g, o, y in zip(games, orders, truth)
+    ]
+    certa, crew = table_metrics(*(part[0] for part in _summed(tables)))
+    return float(certa), float(crew)
+
+
 def search_orders(
     games: Sequence[Any],
     thr: float,
@@ -114,8 +133,8 @@ def search_orders(
             rest = [total[k] - getattr(t, part)[choice[i]] for k, part in enumerate(TABLE_PARTS)]
             trial = (r[None] + getattr(t, part) for r, part in zip(rest, TABLE_PARTS))
             certa, crew = table_metrics(*trial)
-            best = int(np.argmin(certa - crew))
             objective = certa - crew
+            best = int(np.argmin(objective))
             if objective[best] < objective[choice[i]] - 1e-12:
                 changed += 1
                 choice[i] = best
@@ -131,9 +150,13 @@ def search_orders(
 
 def _occlusion_support(g: Any, thr: float) -> np.ndarray:
     """Occlusion's field scores towards the predicted class, from the table."""
-    full = g.v[g.full]
-    drops = np.array([full - g.v[g.full & ~(1 << j)] for j in range(g.n)])
-    return (1.0 if full >= thr else -1.0) * drops
+    drops, _ = occlusion(g, g.v)
+    return (1.0 if g.v[g.full] >= thr else -1.0) * drops
+
+
+def occlusion_order(g: Any, thr: float) -> np.ndarray:
+    """The pair's fields by occlusion's support, most supporting first (stable ties)."""
+    return np.argsort(-_occlusion_support(g, thr), kind="stable")
 
 
 def _slots(g: Any, thr: float) -> np.ndarray:
@@ -183,13 +206,8 @@ def template_search(
     n = sizes.pop()
     perms = np.asarray(list(itertools.permutations(range(n))))
     index = {tuple(p): i for i, p in enumerate(perms.tolist())}
-    parts = None
-    for g, y in zip(games, truth):
-        t = RankingTable(g, _slots(g, thr)[perms], thr, int(y))
-        got = [getattr(t, k) for k in TABLE_PARTS]
-        parts = got if parts is None else [a + b for a, b in zip(parts, got)]
-    assert parts is not None
-    certa, crew = table_metrics(*parts)
+    tables = [RankingTable(g, _slots(g, thr)[perms], thr, int(y)) for g, y in zip(games, truth)]
+    certa, crew = table_metrics(*_summed(tables))
     beats = (certa < baseline[0]) & (crew > baseline[1])
     names = slot_names(n)
     best = int(np.argmin(np.where(beats, certa - crew, np.inf))) if beats.any() else None

@@ -31,7 +31,7 @@ INT8_KEEP_FLOAT: tuple[str, ...] = ("output.dense",)
 """Linear layers ``quantize`` leaves in fp32, by name suffix: in BERT-family models
 the attention and feed-forward output projections, whose inputs carry the
 outlier activations that make per-tensor int8 cost F1 (on Abt-Buy, -2.5 F1
-points with every linear layer in int8, -0.2 with these two kept; see
+points with every linear layer in int8, +0.3 with these two kept; see
 bench/results/matching.md). Models without such layers get every linear layer
 in int8."""
 _LAZY = (

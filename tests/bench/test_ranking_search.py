@@ -51,12 +51,7 @@ def test_ranking_table_counts_match_a_direct_count():
     games = _games(rng)
     truth = rng.integers(0, 2, len(games))
     orders = [rng.permutation(g.n) for g in games]
-    parts = None
-    for g, o, y in zip(games, orders, truth):
-        table = search.RankingTable(g, np.asarray([o]), 0.5, int(y))
-        got = [getattr(table, k)[0] for k in search.TABLE_PARTS]
-        parts = got if parts is None else [a + b for a, b in zip(parts, got)]
-    certa, crew = search.table_metrics(*parts)
+    certa, crew = search.order_metrics(games, orders, 0.5, truth)
     want = _direct(games, 0.5, truth, orders)
     assert certa == pytest.approx(want[0])
     assert crew == pytest.approx(want[1])
