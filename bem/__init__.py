@@ -19,31 +19,44 @@ __all__ = [
     "PipelineResult",
     "__version__",
     "average_linkage",
+    "block",
     "cluster",
     "connected_components",
     "dedup",
     "evaluate_clusters",
     "link",
+    "one_to_one",
+    "resolve_entities",
     "run_pipeline",
+    "score_pairs",
+    "select_for_review",
     "tune_one_to_one_threshold",
 ]
 
 if TYPE_CHECKING:
     from bem.cluster import average_linkage, cluster, connected_components
+    from bem.entities import resolve_entities
     from bem.evaluate import ClusterMetrics, evaluate_clusters
-    from bem.pipeline import PipelineResult, dedup, link, tune_one_to_one_threshold
+    from bem.linkage import one_to_one, tune_one_to_one_threshold
+    from bem.pipeline import PipelineResult, block, dedup, link, score_pairs
+    from bem.review import select_for_review
     from bem.run import PipelineConfig, run_pipeline
 
 _LAZY = {
     "average_linkage": "bem.cluster",
     "cluster": "bem.cluster",
     "connected_components": "bem.cluster",
+    "resolve_entities": "bem.entities",
     "ClusterMetrics": "bem.evaluate",
     "evaluate_clusters": "bem.evaluate",
+    "one_to_one": "bem.linkage",
+    "tune_one_to_one_threshold": "bem.linkage",
     "PipelineResult": "bem.pipeline",
+    "block": "bem.pipeline",
     "dedup": "bem.pipeline",
     "link": "bem.pipeline",
-    "tune_one_to_one_threshold": "bem.pipeline",
+    "score_pairs": "bem.pipeline",
+    "select_for_review": "bem.review",
     "PipelineConfig": "bem.run",
     "run_pipeline": "bem.run",
 }

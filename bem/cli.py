@@ -166,11 +166,11 @@ def _cmd_block(args: argparse.Namespace) -> int:
     tables = [load_table(t, id_column=args.id_column) for t in args.tables]
     left = tables[0]
     right = tables[1] if len(tables) == 2 else None
-    from bem.pipeline import _check_table, default_key
+    from bem.inputs import check_table, default_key
 
     key = args.key or default_key(left)
     for name, table in zip(args.tables, tables):
-        _check_table(table, name, key)
+        check_table(table, name, key)
     blocker = FuzzyBlocker(key=key, top_k=args.top_k, progress=not args.quiet)
     cands = blocker.candidates(left, right)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -269,10 +269,10 @@ def _pairs_from_args(args: argparse.Namespace):
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
-    from bem.pipeline import _check_threshold
+    from bem.inputs import check_threshold
     from bem.run import _load_matcher
 
-    _check_threshold(args.threshold)
+    check_threshold(args.threshold)
     matcher = _load_matcher(args.model)
     pairs = _pairs_from_args(args)
     thr = matcher.threshold_ if args.threshold is None else args.threshold

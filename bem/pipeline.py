@@ -3,7 +3,11 @@
 The Python entry points are :func:`dedup` and :func:`link`, which take tables
 and a fitted matcher and return a :class:`PipelineResult`; :func:`run_pipeline`
 does the same from a :class:`PipelineConfig` (what the CLI and ``run.json``
-hold) and writes the outputs.
+hold) and writes the outputs. The stages live in their own modules:
+:mod:`bem.inputs` (checks at the boundary), :mod:`bem.entities` (clustering
+into entities), :mod:`bem.linkage` (one-to-one linkage and its threshold) and
+:mod:`bem.review` (the pairs to review and their explanations); their public
+names are importable from here too.
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bem.cluster import ClusterMethod, cluster, connected_components
-from data import BemError, RecordPairs
+from bem.cluster import ClusterMethod
+from bem.entities import resolve_entities
+from bem.inputs import check_table, check_threshold, default_key
+from bem.linkage import one_to_one, tune_one_to_one_threshold
+from bem.review import explain_review, select_for_review
+from data import RecordPairs
 
 if TYPE_CHECKING:
     from matcher import Matcher
@@ -36,16 +44,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-PAIR_OUTPUT_COLUMNS = [
-    "ltable_id",
-    "rtable_id",
-    "probability",
-    "decision",
-    "same_entity",
-    "blocker",
-    "block_score",
-]
 
 
 @dataclass
@@ -73,31 +71,6 @@ class PipelineResult:
     review: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def _check_threshold(threshold: float | None) -> None:
-    if threshold is not None and not (0.0 <= float(threshold) <= 1.0):
-        raise BemError(f"threshold must be between 0 and 1, got {threshold}")
-
-
-def _check_table(table: pd.DataFrame, name: str, key: Sequence[str] | None) -> None:
-    if len(table) == 0:
-        raise BemError(f"{name}: the table has no records; give a table with at least one row")
-    if key:
-        missing = [k for k in key if k not in table.columns]
-        if missing:
-            raise BemError(
-                f"{name}: key column(s) {missing} not found; available columns: "
-                f"{list(table.columns)} (set --key to one of them)"
-            )
-
-
-def default_key(table: pd.DataFrame) -> list[str]:
-    """The blocking key when none is given: a name-like column, else the first."""
-    for name in ("title", "name", "product", "full_name"):
-        if name in table.columns:
-            return [name]
-    return [str(table.columns[0])]
 
 
 def block(
@@ -145,178 +118,6 @@ def score_pairs(
     return probs
 
 
-def one_to_one(
-    lids: Sequence[str], rids: Sequence[str], probability: np.ndarray, *, threshold: float
-) -> np.ndarray:
-    """Greedy one-to-one assignment: best-scoring pairs first, each record used once.
-
-    Returns a boolean mask of the pairs kept.
-    """
-    order = np.argsort(-np.asarray(probability), kind="stable")
-    used_l: set[str] = set()
-    used_r: set[str] = set()
-    keep = np.zeros(len(order), dtype=bool)
-    for i in order:
-        if probability[i] < threshold:
-            break
-        a, b = lids[i], rids[i]
-        if a in used_l or b in used_r:
-            continue
-        used_l.add(a)
-        used_r.add(b)
-        keep[i] = True
-    return keep
-
-
-def tune_one_to_one_threshold(
-    lids: Sequence[str],
-    rids: Sequence[str],
-    probability: np.ndarray,
-    labels: np.ndarray,
-    *,
-    candidates: int = 200,
-) -> tuple[float, float]:
-    """The threshold that maximises F1 of :func:`one_to_one` on labelled pairs.
-
-    A matcher's own threshold is tuned for independent pair decisions, where a
-    near-duplicate (a sibling product one digit apart) must be rejected on its
-    own. One-to-one linkage already rejects it when the true partner scores
-    higher, so it pays to accept weaker best matches: this picks the threshold
-    for that decision from labelled validation pairs. Ties go to the higher
-    threshold. Returns ``(threshold, f1)``.
-
-    Raises:
-        ValueError: the inputs differ in length or ``labels`` holds no match.
-    """
-    probability = np.asarray(probability, dtype=np.float64)
-    labels = np.asarray(labels).astype(int)
-    if not len(lids) == len(rids) == len(probability) == len(labels):
-        raise ValueError(
-            f"lids, rids, probability and labels differ in length: {len(lids)}, "
-            f"{len(rids)}, {len(probability)}, {len(labels)}"
-        )
-    positives = int(labels.sum())
-    if positives == 0:
-        raise ValueError("the labelled pairs hold no match (label 1); cannot tune a threshold")
-    grid = np.unique(np.quantile(probability, np.linspace(0.0, 1.0, candidates)))
-    # the greedy walk is the same at every threshold up to where it stops, so the
-    # pairs kept at threshold t are those of one full walk that score >= t
-    chosen = one_to_one(lids, rids, probability, threshold=-np.inf)
-    chosen_proba = probability[chosen]
-    chosen_match = labels[chosen] == 1
-    best = (0.0, -1.0)
-    for t in grid[::-1]:  # from the highest, so that ties keep the higher threshold
-        above = chosen_proba >= t
-        tp = int((above & chosen_match).sum())
-        kept = int(above.sum())
-        f1 = 0.0 if tp == 0 else 2 * tp / (kept + positives)
-        if f1 > best[1]:
-            best = (float(t), f1)
-    return best
-
-
-def select_for_review(
-    pairs: pd.DataFrame,
-    *,
-    lowest_merges: int = 10,
-    strongest_rejections: int = 10,
-    sample: int = 10,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """The pairs most worth a human look, with a ``review_reason`` column.
-
-    The lowest-confidence merges, the strongest rejected candidates, and a
-    random sample of the rest (deterministic by ``seed``).
-    """
-    merged = pairs[pairs["same_entity"] == 1].sort_values("probability", kind="stable")
-    rejected = pairs[pairs["same_entity"] == 0].sort_values(
-        "probability", ascending=False, kind="stable"
-    )
-    low = merged.head(lowest_merges).assign(review_reason="lowest-confidence merge")
-    strong = rejected.head(strongest_rejections).assign(review_reason="strongest rejection")
-    rest = pairs.drop(index=low.index.union(strong.index))
-    n = min(sample, len(rest))
-    rng = np.random.default_rng(seed)
-    picked = rest.iloc[np.sort(rng.choice(len(rest), size=n, replace=False))] if n else rest.head(0)
-    picked = picked.assign(review_reason="random sample")
-    return pd.concat([low, strong, picked])
-
-
-def resolve_entities(
-    left: pd.DataFrame,
-    right: pd.DataFrame | None,
-    lids: np.ndarray,
-    rids: np.ndarray,
-    probability: np.ndarray,
-    *,
-    threshold: float,
-    method: ClusterMethod = "average",
-    one_to_one_links: bool = False,
-    sources: tuple[str, str] = ("left", "right"),
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Cluster scored pairs into the entity table.
-
-    ``right=None`` means deduplication of ``left``. Returns the entity table
-    (one row per record, see :class:`PipelineResult`) and, per pair, whether
-    its two records ended in the same entity.
-    """
-    if right is None:
-        nodes = pd.DataFrame({"source": sources[0], "id": left.index.astype(str)})
-        pos = pd.Series(np.arange(len(left)), index=left.index.astype(str))
-        u, v = pos.loc[lids].to_numpy(), pos.loc[rids].to_numpy()
-    else:
-        nodes = pd.DataFrame(
-            {
-                "source": [sources[0]] * len(left) + [sources[1]] * len(right),
-                "id": list(left.index.astype(str)) + list(right.index.astype(str)),
-            }
-        )
-        lpos = pd.Series(np.arange(len(left)), index=left.index.astype(str))
-        rpos = pd.Series(np.arange(len(right)) + len(left), index=right.index.astype(str))
-        u, v = lpos.loc[lids].to_numpy(), rpos.loc[rids].to_numpy()
-    probability = np.asarray(probability, dtype=float)
-    if right is not None and one_to_one_links:
-        keep = one_to_one(lids, rids, probability, threshold=threshold)
-        labels = connected_components(len(nodes), u[keep], v[keep])
-    else:
-        labels = cluster(len(nodes), u, v, probability, threshold=threshold, method=method)
-    same = (labels[u] == labels[v]).astype(int) if len(u) else np.zeros(0, dtype=int)
-    return _entities(nodes, labels, u, v, probability), same
-
-
-def _entities(
-    nodes: pd.DataFrame,
-    labels: np.ndarray,
-    u: np.ndarray,
-    v: np.ndarray,
-    probability: np.ndarray,
-) -> pd.DataFrame:
-    """The entity table: one row per node with cluster size and weakest/strongest pair."""
-    n = len(nodes)
-    sizes = np.bincount(labels, minlength=labels.max() + 1 if n else 0)
-    inside = labels[u] == labels[v] if len(u) else np.zeros(0, dtype=bool)
-    k = sizes.shape[0]
-    lo = np.full(k, np.nan)
-    hi = np.full(k, np.nan)
-    if inside.any():
-        lab = labels[u[inside]]
-        p = probability[inside]
-        frame = pd.DataFrame({"lab": lab, "p": p}).groupby("lab")["p"].agg(["min", "max"])
-        lo[frame.index.to_numpy()] = frame["min"].to_numpy()
-        hi[frame.index.to_numpy()] = frame["max"].to_numpy()
-    width = max(len(str(k)), 1)
-    return pd.DataFrame(
-        {
-            "source": nodes["source"].to_numpy(),
-            "id": nodes["id"].to_numpy(),
-            "entity_id": [f"e{lab:0{width}d}" for lab in labels],
-            "cluster_size": sizes[labels],
-            "min_probability": lo[labels],
-            "max_probability": hi[labels],
-        }
-    )
-
-
 def _run(
     left: pd.DataFrame,
     right: pd.DataFrame | None,
@@ -337,11 +138,10 @@ def _run(
     seed: int,
     progress: bool,
 ) -> PipelineResult:
-    _check_threshold(threshold)
-    dedup_mode = right is None
-    _check_table(left, sources[0], key)
-    if not dedup_mode:
-        _check_table(right, sources[1], key)
+    check_threshold(threshold)
+    check_table(left, sources[0], key)
+    if right is not None:
+        check_table(right, sources[1], key)
     link_threshold = getattr(matcher, "link_threshold_", None) if one_to_one_links else None
     if threshold is None and link_threshold is not None:
         thr = float(link_threshold)
@@ -401,22 +201,17 @@ def _run(
     chosen = pd.DataFrame()
     t0 = time.perf_counter()
     if explain_method and len(pairs):
-        chosen = select_for_review(pairs, seed=seed, **review)
-        if len(chosen):
-            to_explain = chosen[["ltable_id", "rtable_id", "review_reason"]].reset_index(drop=True)
-            if labels is not None:
-                truth = labels.assign(
-                    ltable_id=labels["ltable_id"].astype(str),
-                    rtable_id=labels["rtable_id"].astype(str),
-                )[["ltable_id", "rtable_id", "label"]]
-                to_explain = to_explain.merge(truth, on=["ltable_id", "rtable_id"], how="left")
-                to_explain["label"] = to_explain["label"].fillna(0).astype("int8")
-            from explain import Explainer
-
-            explainer = Explainer(matcher, method=explain_method)
-            explanations = explainer.explain(
-                RecordPairs(left, right_table, to_explain), progress=progress
-            )
+        chosen, explanations = explain_review(
+            pairs,
+            matcher,
+            left,
+            right_table,
+            method=explain_method,
+            review=review,
+            labels=labels,
+            seed=seed,
+            progress=progress,
+        )
     timings["explain"] = time.perf_counter() - t0
 
     counts = {
