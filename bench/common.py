@@ -16,6 +16,7 @@ Train ahead of time (one dataset per CPU-lock slot)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -37,9 +38,15 @@ __all__ = [
     "DATASETS",
     "MAGELLAN",
     "SYNTHETIC",
+    "cache_key",
+    "cache_path",
     "cached_matcher",
+    "code_hash",
+    "data_hash",
     "load_magellan",
+    "magellan_cache_path",
     "magellan_matcher",
+    "synthetic_cache_path",
     "synthetic_matcher",
     "synthetic_splits",
 ]
@@ -127,9 +134,85 @@ SYNTHETIC: dict[str, Any] = {
 }
 
 
-def _settings_hash(config: dict, fit_kwargs: dict) -> str:
-    blob = json.dumps({"config": config, "fit": fit_kwargs}, sort_keys=True, default=str)
+def data_hash(*pairs: RecordPairs) -> str:
+    """sha256 of labelled pairs and of the records of their tables, in order.
+
+    Two runs that train on the same records and pairs get the same hash; a
+    changed value, id, label or split gives another.
+    """
+    digest = hashlib.sha256()
+    for p in pairs:
+        for frame in (p.left, p.right, p.pairs):
+            digest.update(frame.to_csv().encode("utf-8"))
+            digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_hash() -> str:
+    """sha256 of the ``matcher`` and ``data`` package sources (the code a model depends on).
+
+    Computed once per process, so a long run keeps the hash of the code it imported.
+    """
+    digest = hashlib.sha256()
+    for package in ("matcher", "data"):
+        for path in sorted((ROOT / package).glob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(config: dict, fit_kwargs: dict, *, data: str, code: str) -> str:
+    """The cache directory suffix: settings, training data and matcher code, hashed."""
+    blob = json.dumps(
+        {"config": config, "fit": fit_kwargs, "data": data, "code": code},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+
+def cache_path(
+    name: str,
+    *,
+    train: RecordPairs,
+    valid: RecordPairs,
+    config: dict[str, Any],
+    fit_kwargs: dict[str, Any],
+) -> Path:
+    """Where :func:`cached_matcher` keeps the model of these settings and data."""
+    key = cache_key(config, fit_kwargs, data=data_hash(train, valid), code=code_hash())
+    return CACHE / f"{name}-{key}"
+
+
+def magellan_cache_path(dataset: str) -> Path:
+    """The cache directory of :func:`magellan_matcher`'s model (trained or not)."""
+    ds = load_magellan(dataset)
+    settings = MAGELLAN[dataset]
+    return cache_path(
+        dataset,
+        train=ds.train,
+        valid=ds.valid,
+        config=settings["config"],
+        fit_kwargs=settings["fit"],
+    )
+
+
+def synthetic_cache_path() -> Path:
+    """The cache directory of :func:`synthetic_matcher`'s model (trained or not)."""
+    train, valid = synthetic_splits()
+    return cache_path(
+        _synthetic_name(),
+        train=train,
+        valid=valid,
+        config=SYNTHETIC["config"],
+        fit_kwargs=SYNTHETIC["fit"],
+    )
+
+
+def _synthetic_name() -> str:
+    gen = SYNTHETIC["make_linkage"]
+    return f"synthetic-n{gen['n_entities']}-s{gen['seed']}"
 
 
 def cached_matcher(
@@ -143,12 +226,16 @@ def cached_matcher(
 ) -> tuple[Matcher, dict[str, Any]]:
     """The matcher trained with these settings: loaded from the cache or fitted now.
 
-    The directory is ``CACHE/<name>-<sha1 of config and fit_kwargs>[:10]``; the
-    info (``train_seconds``, settings, validation metrics, history) is stored in
-    ``bench_info.json`` inside it. A model is written to a temporary directory
-    first and renamed when complete, so an interrupted run leaves no half model.
+    The directory is ``CACHE/<name>-<key>``, where the key hashes the settings,
+    the training and validation data (:func:`data_hash`) and the matcher code
+    (:func:`code_hash`): a change to any of them trains a new model. The info
+    (``train_seconds``, settings, hashes, validation metrics, history) is stored
+    in ``bench_info.json`` inside it. A model is written to a temporary
+    directory first and renamed when complete, so an interrupted run leaves no
+    half model.
     """
-    path = CACHE / f"{name}-{_settings_hash(config, fit_kwargs)}"
+    data, code = data_hash(train, valid), code_hash()
+    path = cache_path(name, train=train, valid=valid, config=config, fit_kwargs=fit_kwargs)
     info_file = path / INFO
     if info_file.is_file():
         logger.info("loading cached matcher %s", path)
@@ -163,6 +250,8 @@ def cached_matcher(
         "train_seconds": round(seconds, 1),
         "config": config,
         "fit_kwargs": fit_kwargs,
+        "data_sha256": data,
+        "code_sha256": code,
         "threshold": matcher.threshold_,
         "train_pairs": len(train),
         "valid_pairs": len(valid),
@@ -225,9 +314,8 @@ def synthetic_splits() -> tuple[RecordPairs, RecordPairs]:
 def synthetic_matcher(*, progress: bool = True) -> Matcher:
     """A matcher trained on ``data.make_linkage`` pairs (fixed seed)."""
     train, valid = synthetic_splits()
-    gen = SYNTHETIC["make_linkage"]
     matcher, _ = cached_matcher(
-        f"synthetic-n{gen['n_entities']}-s{gen['seed']}",
+        _synthetic_name(),
         train=train,
         valid=valid,
         config=SYNTHETIC["config"],

@@ -73,10 +73,6 @@ METHOD_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def _cache_path(name: str, config: dict[str, Any], fit: dict[str, Any]) -> Path:
-    return common.CACHE / f"{name}-{common._settings_hash(config, fit)}"
-
-
 def _describe(path: Path, matcher: Any) -> str:
     info_file = path / common.INFO
     text = f"{path.name} (threshold {matcher.threshold_:.3f}"
@@ -95,12 +91,9 @@ def load_matcher(
 
     if path is None:
         if name == "synthetic":
-            gen = common.SYNTHETIC["make_linkage"]
-            key = f"synthetic-n{gen['n_entities']}-s{gen['seed']}"
-            path = _cache_path(key, common.SYNTHETIC["config"], common.SYNTHETIC["fit"])
+            path = common.synthetic_cache_path()
         else:
-            settings = common.MAGELLAN[name]
-            path = _cache_path(name, settings["config"], settings["fit"])
+            path = common.magellan_cache_path(name)
         if not (path / common.INFO).is_file():
             if not allow_training:
                 logger.warning("no cached %s matcher at %s; skipping", name, path)

@@ -1,15 +1,17 @@
 """End-to-end pipeline benchmark: block, score, cluster on the shared datasets.
 
-Links ``ccer/dblp_acm`` and ``ccer/abt_buy`` with the matchers trained on the
-matching Magellan training split, and dedups ``dedup/cora`` with a matcher
-trained on pairs from half of its entities (evaluated on the other half). Next
-to each run, a rapidfuzz-threshold baseline on the same candidates (its
-threshold tuned on the same training pairs). Then the scale run: dedup of
-synthetic product tables of 5,000 and 20,000 records, each in a fresh process
-so its peak memory is its own.
+Links ``ccer/dblp_acm`` and ``ccer/abt_buy`` and dedups ``dedup/cora`` under
+the out-of-sample protocol of ``bench/protocol.py``: each set's entities are
+split in half, the matcher trains (and validates) on pairs inside the training
+half only, and the pipeline runs on the other half's records. Next to each run,
+a rapidfuzz-threshold baseline over the same candidates, its threshold tuned on
+the same training pairs, clustered exactly as BEM is; every clustering variant
+is reported for both. Then the scale run: dedup of synthetic product tables of
+5,000 and 20,000 records, each in a fresh process so its peak memory is its own.
 
-    python bench/pipeline.py            # everything (writes bench/results/pipeline.{md,json})
+    python bench/pipeline.py --no-scale   # the three end-to-end rows
     python bench/pipeline.py --scale-only
+    python bench/pipeline.py --render     # re-render pipeline.{md,json} from pipeline-raw.json
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,12 +37,33 @@ RESULTS = ROOT / "bench" / "results"
 
 logger = logging.getLogger("bench.pipeline")
 
-# blocking settings per dataset (from bench/results/blocking.md)
+# The blocking key per dataset (from bench/results/blocking.md); the number of
+# candidates per record is chosen on the training part (the smallest k of the
+# grid whose recall there reaches the target, else the largest).
 BLOCKING = {
-    "dblp_acm": {"key": ("title",), "top_k": 5},
-    "abt_buy": {"key": ("name",), "top_k": 10},
-    "cora": {"key": ("author", "title", "year"), "top_k": 30},
+    "dblp_acm": {"key": ("title",), "grid": (1, 2, 3, 5, 10), "target": 0.995},
+    "abt_buy": {"key": ("name",), "grid": (1, 2, 3, 5, 10, 15), "target": 0.99},
+    "cora": {"key": ("author", "title", "year"), "grid": (5, 10, 20, 30), "target": 0.99},
 }
+
+# The matcher of each end-to-end row: the benchmark recipe of bench/common.py for
+# the two linkage sets; Cora (citations, as DBLP-ACM) takes DBLP-ACM's recipe on
+# its four informative attributes.
+CORA_SETTINGS = {
+    "config": {
+        "max_length": 128,
+        "attributes": ["title", "author", "venue", "year"],
+        "pooling": "mean",
+        "seed": 0,
+    },
+    "fit": None,  # filled from MAGELLAN["dblp_acm"] at run time
+}
+
+# Labelled pairs built inside the training part: candidates at this k, at most
+# this many pairs (every true pair is kept, non-matches are sampled down).
+TRAIN_TOP_K = 10
+MAX_TRAIN_PAIRS = {"dblp_acm": 8000, "abt_buy": 8000, "cora": 3000}
+SPLIT_SEED = 0
 
 
 def _rapidfuzz_scores(left, right, lids, rids, key):
@@ -74,202 +96,160 @@ def _tune_baseline(pairs, key) -> float:
     return best_t
 
 
-def _baseline_f1(left, right, cands, key, threshold, matches, *, sources):
-    """F1 of the rapidfuzz-threshold baseline over the same candidates."""
+def _choose_top_k(left, right, matches, cfg) -> tuple[int, float]:
+    """The smallest k of the grid whose blocking recall on these records reaches the target."""
+    from bem.pipeline import block
+    from blocking import evaluate_blocking
+
+    n_right = None if right is None else len(right)
+    for k in cfg["grid"]:
+        cands = block(left, right, key=cfg["key"], top_k=k, progress=False)
+        recall = evaluate_blocking(cands, matches, n_left=len(left), n_right=n_right).recall
+        if recall >= cfg["target"]:
+            break
+    return k, recall
+
+
+def _clusterings(left, right, lids, rids, scores, *, threshold, methods, sources, truth):
+    """Pairwise F1 of the same scores clustered each way (``one-to-one``, ``average``...)."""
     from bem.evaluate import evaluate_clusters
     from bem.pipeline import resolve_entities
 
-    lids = cands["ltable_id"].astype(str).to_numpy()
-    rids = cands["rtable_id"].astype(str).to_numpy()
-    s = _rapidfuzz_scores(left, right if right is not None else left, lids, rids, key)
-    ent, _ = resolve_entities(
-        left,
-        right,
-        lids,
-        rids,
-        s,
-        threshold=threshold,
-        method="components",
-        one_to_one_links=right is not None,
-        sources=sources,
-    )
-    return evaluate_clusters(ent, matches, left_source=sources[0], right_source=sources[1])
+    out = {}
+    for method in methods:
+        ent, _ = resolve_entities(
+            left,
+            right,
+            lids,
+            rids,
+            scores,
+            threshold=threshold,
+            method="components" if method == "one-to-one" else method,
+            one_to_one_links=method == "one-to-one",
+            sources=sources,
+        )
+        m = evaluate_clusters(ent, truth, left_source=sources[0], right_source=sources[1])
+        out[method] = {"precision": m.precision, "recall": m.recall, "f1": m.f1}
+    return out
 
 
-def run_linkage(name: str) -> dict:
-    from bem.evaluate import evaluate_clusters
-    from bem.pipeline import block, link, resolve_entities
-    from bench.common import magellan_matcher
-    from blocking import evaluate_blocking
-    from data import load_deepmatcher, load_linkage
+def _load(name: str):
+    from data import load_dedup, load_linkage
 
+    if name == "cora":
+        ds = load_dedup(DATASETS / "dedup" / "cora")
+        return ds.records, None, ds.matches
     ds = load_linkage(DATASETS / "ccer" / name)
-    cfg = BLOCKING[name]
-    t0 = time.perf_counter()
-    matcher = magellan_matcher(name)
-    load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    cands = block(ds.left, ds.right, key=cfg["key"], top_k=cfg["top_k"], progress=False)
-    block_s = time.perf_counter() - t0
-    bm = evaluate_blocking(cands, ds.matches, n_left=len(ds.left), n_right=len(ds.right))
-    result = link(
-        ds.left,
-        ds.right,
-        matcher,
-        candidates=cands,
-        one_to_one=True,
-        explain_method=None,
-        progress=True,
-    )
-    m = evaluate_clusters(result.entities, ds.matches)
-    avg, _ = resolve_entities(
-        ds.left,
-        ds.right,
-        result.pairs["ltable_id"].to_numpy(),
-        result.pairs["rtable_id"].to_numpy(),
-        result.pairs["probability"].to_numpy(),
-        threshold=result.threshold,
-        method="average",
-    )
-    m_avg = evaluate_clusters(avg, ds.matches)
-    train = load_deepmatcher(DATASETS / "magellan" / name).train
-    thr = _tune_baseline(train, cfg["key"])
-    base = _baseline_f1(
-        ds.left,
-        ds.right,
-        cands,
-        cfg["key"],
-        thr,
-        ds.matches,
-        sources=("left", "right"),
-    )
-    timings = {"load_model": load_s, **result.timings, "block": block_s}
-    return {
-        "dataset": f"ccer/{name}",
-        "mode": "link (one-to-one)",
-        "records": len(ds.left) + len(ds.right),
-        "blocking": f"fuzzy {'+'.join(cfg['key'])} top-{cfg['top_k']}",
-        "blocking_recall": bm.recall,
-        "pairs_scored": len(cands),
-        "precision": m.precision,
-        "recall": m.recall,
-        "f1": m.f1,
-        "f1_average_linkage": m_avg.f1,
-        "baseline_f1": base.f1,
-        "baseline_threshold": thr,
-        "timings": timings,
-        "seconds": sum(timings.values()),
-        "pairs_per_second": len(cands) / result.timings["score"],
-    }
+    return ds.left, ds.right, ds.matches
 
 
-def _cora_split(seed: int = 0):
-    """Records of half of Cora's entities for training, the rest for evaluation."""
-    from bem.cluster import connected_components
-    from data import load_dedup
-
-    ds = load_dedup(DATASETS / "dedup" / "cora")
-    ids = ds.records.index.astype(str)
-    pos = pd.Series(np.arange(len(ids)), index=ids)
-    ent = connected_components(
-        len(ids), pos.loc[ds.matches["ltable_id"]], pos.loc[ds.matches["rtable_id"]]
-    )
-    rng = np.random.default_rng(seed)
-    uniq = np.unique(ent)
-    train_ents = set(rng.choice(uniq, size=len(uniq) // 2, replace=False).tolist())
-    in_train = np.array([e in train_ents for e in ent])
-    return ds, ids, ent, in_train
-
-
-def _cora_pairs(records, entity, key, *, seed, max_pairs):
-    """Labelled pairs over ``records``: blocked candidates plus all-positive samples."""
-    from bem.pipeline import block
-    from data import RecordPairs
-
-    cands = block(records, None, key=key, top_k=10, progress=False)
-    lab = entity.loc[cands["ltable_id"]].to_numpy() == entity.loc[cands["rtable_id"]].to_numpy()
-    pairs = cands[["ltable_id", "rtable_id"]].assign(label=lab.astype("int8"))
-    rng = np.random.default_rng(seed)
-    if len(pairs) > max_pairs:
-        pairs = pairs.iloc[np.sort(rng.choice(len(pairs), size=max_pairs, replace=False))]
-    return RecordPairs(records, records, pairs.reset_index(drop=True))
-
-
-def run_cora() -> dict:
-    from bem.evaluate import evaluate_clusters
-    from bem.pipeline import block, dedup, resolve_entities
+def run_row(name: str) -> dict:
+    """One end-to-end row under the out-of-sample protocol (``bench/protocol.py``)."""
+    from bem.pipeline import block, dedup, link
     from bem.training import split_train_valid
-    from bench.common import cached_matcher
+    from bench.common import MAGELLAN, cached_matcher
+    from bench.protocol import entity_split, labelled_pairs, overlap
     from blocking import evaluate_blocking
 
-    cfg = BLOCKING["cora"]
-    ds, ids, ent, in_train = _cora_split()
-    entity = pd.Series(ent, index=ids)
-    train_records = ds.records.loc[ids[in_train]]
-    test_records = ds.records.loc[ids[~in_train]]
-    labelled = _cora_pairs(train_records, entity, cfg["key"], seed=0, max_pairs=1600)
-    train, valid = split_train_valid(labelled, seed=0)
+    left, right, matches = _load(name)
+    dedup_mode = right is None
+    split = entity_split(left, right, matches, train_fraction=0.5, seed=SPLIT_SEED)
+    cfg = BLOCKING[name]
+    labelled = labelled_pairs(
+        split, key=cfg["key"], top_k=TRAIN_TOP_K, max_pairs=MAX_TRAIN_PAIRS[name], seed=SPLIT_SEED
+    )
+    train, valid = split_train_valid(labelled, seed=SPLIT_SEED)
+    if dedup_mode:
+        settings = {"config": CORA_SETTINGS["config"], "fit": MAGELLAN["dblp_acm"]["fit"]}
+    else:
+        settings = MAGELLAN[name]
     t0 = time.perf_counter()
     matcher, info = cached_matcher(
-        "cora-half",
+        f"e2e-{name}-s{SPLIT_SEED}",
         train=train,
         valid=valid,
-        config={
-            "model": None,
-            "max_length": 96,
-            "attributes": ["title", "author", "venue", "year"],
-            "pooling": "cls",  # trained before the mean-pooled head was the default
-        },
-        fit_kwargs={"epochs": 2, "learning_rate": 1e-4, "batch_size": 32},
+        config=settings["config"],
+        fit_kwargs=settings["fit"],
     )
-    train_s = time.perf_counter() - t0
-    test_ids = set(test_records.index.astype(str))
-    truth = ds.matches[
-        ds.matches["ltable_id"].isin(test_ids) & ds.matches["rtable_id"].isin(test_ids)
-    ].reset_index(drop=True)
+    load_s = time.perf_counter() - t0
+    top_k, train_recall = _choose_top_k(
+        split.train_left, split.train_right, split.train_matches, cfg
+    )
+    ev_left, ev_right, truth = split.eval_left, split.eval_right, split.eval_matches
     t0 = time.perf_counter()
-    cands = block(test_records, None, key=cfg["key"], top_k=cfg["top_k"], progress=False)
+    cands = block(ev_left, ev_right, key=cfg["key"], top_k=top_k, progress=False)
     block_s = time.perf_counter() - t0
-    bm = evaluate_blocking(cands, truth, n_left=len(test_records))
-    result = dedup(test_records, matcher, candidates=cands, explain_method=None, source="cora")
-    m = evaluate_clusters(result.entities, truth, left_source="cora", right_source="cora")
-    comp, _ = resolve_entities(
-        test_records,
-        None,
-        result.pairs["ltable_id"].to_numpy(),
-        result.pairs["rtable_id"].to_numpy(),
+    bm = evaluate_blocking(
+        cands, truth, n_left=len(ev_left), n_right=None if dedup_mode else len(ev_right)
+    )
+    sources = ("cora", "cora") if dedup_mode else ("left", "right")
+    if dedup_mode:
+        result = dedup(ev_left, matcher, candidates=cands, explain_method=None, source="cora")
+        clustering, methods = "average", ("average", "components")
+    else:
+        result = link(
+            ev_left, ev_right, matcher, candidates=cands, one_to_one=True, explain_method=None
+        )
+        clustering, methods = "one-to-one", ("one-to-one", "average", "components")
+    lids = result.pairs["ltable_id"].astype(str).to_numpy()
+    rids = result.pairs["rtable_id"].astype(str).to_numpy()
+    common = dict(methods=methods, sources=sources, truth=truth)
+    bem = _clusterings(
+        ev_left,
+        ev_right,
+        lids,
+        rids,
         result.pairs["probability"].to_numpy(),
         threshold=result.threshold,
-        method="components",
-        sources=("cora", "cora"),
+        **common,
     )
-    m_comp = evaluate_clusters(comp, truth, left_source="cora", right_source="cora")
-    thr = _tune_baseline(labelled, cfg["key"])
-    base = _baseline_f1(
-        test_records,
-        None,
-        cands,
-        cfg["key"],
-        thr,
-        truth,
-        sources=("cora", "cora"),
+    base_thr = _tune_baseline(labelled, cfg["key"])
+    base_scores = _rapidfuzz_scores(
+        ev_left, ev_left if dedup_mode else ev_right, lids, rids, cfg["key"]
     )
-    timings = {"train_or_load": train_s, **result.timings, "block": block_s}
+    base = _clusterings(ev_left, ev_right, lids, rids, base_scores, threshold=base_thr, **common)
+    timings = {"load_model": load_s, **result.timings, "block": block_s}
+    n_records = len(ev_left) + (0 if dedup_mode else len(ev_right))
+    n_train = len(split.train_left) + (0 if dedup_mode else len(split.train_right))
     return {
-        "dataset": "dedup/cora (held-out half)",
-        "mode": "dedup (average linkage)",
-        "records": len(test_records),
-        "blocking": f"fuzzy {'+'.join(cfg['key'])} top-{cfg['top_k']}",
+        "dataset": f"dedup/{name}" if dedup_mode else f"ccer/{name}",
+        "mode": "dedup" if dedup_mode else "link",
+        "protocol": "out-of-sample entity split (bench/protocol.py)",
+        "split_seed": SPLIT_SEED,
+        "entities": split.n_entities,
+        "train_entities": split.n_train_entities,
+        "records": n_records,
+        "train_records": n_train,
+        "train_pairs": len(train),
+        "valid_pairs": len(valid),
+        "train_positives": int(labelled.labels.sum()),
+        **overlap(split, [train, valid]),
+        "eval_true_pairs": len(truth),
+        "blocking": f"fuzzy {'+'.join(cfg['key'])} top-{top_k}",
+        "top_k": top_k,
+        "top_k_train_recall": train_recall,
         "blocking_recall": bm.recall,
         "pairs_scored": len(cands),
-        "precision": m.precision,
-        "recall": m.recall,
-        "f1": m.f1,
-        "f1_components": m_comp.f1,
-        "baseline_f1": base.f1,
-        "baseline_threshold": thr,
-        "train_pairs": len(labelled),
-        "train_seconds": info.get("train_seconds"),
+        "clustering": clustering,
+        "baseline_clustering": clustering,
+        "threshold": result.threshold,
+        "precision": bem[clustering]["precision"],
+        "recall": bem[clustering]["recall"],
+        "f1": bem[clustering]["f1"],
+        "baseline_threshold": base_thr,
+        "baseline_precision": base[clustering]["precision"],
+        "baseline_recall": base[clustering]["recall"],
+        "baseline_f1": base[clustering]["f1"],
+        "variants": {m: {"bem": bem[m], "baseline": base[m]} for m in methods},
+        "model": {
+            "name": Path(info["path"]).name,
+            "config": settings["config"],
+            "fit": settings["fit"],
+            "train_seconds": info["train_seconds"],
+            "data_sha256": info.get("data_sha256"),
+            "code_sha256": info.get("code_sha256"),
+            "valid_f1": info.get("valid_metrics", {}).get("f1"),
+        },
         "timings": timings,
         "seconds": sum(timings.values()),
         "pairs_per_second": len(cands) / result.timings["score"],
@@ -327,6 +307,83 @@ def run_scale(sizes=(5_000, 20_000)) -> list[dict]:
     return rows
 
 
+INSAMPLE = RESULTS / "pipeline-insample.json"
+
+
+def _previous(name: str) -> dict | None:
+    """The row of the earlier, mostly in-sample run (kept for the comparison)."""
+    if not INSAMPLE.is_file():
+        return None
+    return json.loads(INSAMPLE.read_text(encoding="utf-8"))["rows"].get(name)
+
+
+def _rows_markdown(rows: list[dict]) -> list[str]:
+    lines = [
+        "Protocol (`bench/protocol.py`): the complete ground truth is grouped into "
+        "entities, half the entities (seed 0) form the training part and the other half "
+        "the evaluation part. The matcher trains and validates only on pairs inside the "
+        "training part (blocked candidates labelled by the truth, plus the true pairs "
+        "blocking missed); the baseline's threshold is tuned on the same pairs and the "
+        "blocking k is the smallest of a grid reaching the recall target on the training "
+        "part. The pipeline then runs on the evaluation part's records and is scored "
+        "(pairwise precision / recall / F1 over the final entities) against the true pairs "
+        "among them. Baseline: rapidfuzz token-set ratio on the blocking key over the same "
+        "candidates, clustered exactly as BEM is (`baseline_clustering` = `clustering`).",
+        "",
+        "| dataset | mode | eval records | train pairs (pos.) | overlap pairs / records "
+        "| blocking | blocking recall | pairs scored | clustering | precision | recall | F1 "
+        "| baseline F1 | seconds | scoring pairs/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['dataset']} | {r['mode']} | {r['records']} | "
+            f"{r['train_pairs'] + r['valid_pairs']} ({r['train_positives']}) | "
+            f"{r['train_overlap_pairs']} / {r['train_overlap_records']} | {r['blocking']} | "
+            f"{r['blocking_recall']:.4f} | {r['pairs_scored']} | {r['clustering']} | "
+            f"{r['precision']:.4f} | {r['recall']:.4f} | **{r['f1']:.4f}** | "
+            f"{r['baseline_f1']:.4f} | {r['seconds']:.0f} | {r['pairs_per_second']:.0f} |"
+        )
+    lines += ["", "The same scores clustered each way, BEM / baseline F1:", ""]
+    for r in rows:
+        cells = ", ".join(
+            f"{m} {v['bem']['f1']:.4f} / {v['baseline']['f1']:.4f}"
+            for m, v in r["variants"].items()
+        )
+        lines.append(f"- {r['dataset']}: {cells}")
+    lines += ["", "Matchers (trained on the training part only; cached by data and code hash):", ""]
+    for r in rows:
+        m = r["model"]
+        lines.append(
+            f"- {r['dataset']}: `{m['name']}`, {r['train_pairs']} train / {r['valid_pairs']} "
+            f"valid pairs, validation F1 {m['valid_f1']:.4f}, trained in "
+            f"{m['train_seconds'] / 60:.1f} min; blocking top-{r['top_k']} chosen on the "
+            f"training part (recall there {r['top_k_train_recall']:.4f})"
+        )
+    lines += ["", "Time per stage (seconds):", ""]
+    for r in rows:
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
+        lines.append(f"- {r['dataset']}: {stages}")
+    lines += [
+        "",
+        "Change from the earlier figures (`pipeline-insample.json`), which scored the "
+        "complete ground truth with matchers trained on the DeepMatcher splits (most true "
+        "pairs were training or validation positives) against a baseline clustered "
+        "differently for Cora:",
+        "",
+    ]
+    for r in rows:
+        old = _previous(r["dataset"].split("/")[-1])
+        if old is None:
+            continue
+        lines.append(
+            f"- {r['dataset']}: F1 {old['f1']:.4f} -> {r['f1']:.4f} "
+            f"({r['f1'] - old['f1']:+.4f}); baseline {old['baseline_f1']:.4f} -> "
+            f"{r['baseline_f1']:.4f} ({r['baseline_f1'] - old['baseline_f1']:+.4f})"
+        )
+    return lines
+
+
 def _markdown(rows: list[dict], scale: list[dict], command: str) -> str:
     import torch
 
@@ -338,56 +395,9 @@ def _markdown(rows: list[dict], scale: list[dict], command: str) -> str:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads  ",
         f"Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         "",
-        "In the runs committed here the Abt-Buy and Cora rows ran with one torch thread "
-        "(`OMP_NUM_THREADS=1`) beside other benchmarks, with the [CLS]-head matchers of "
-        "`bench/common.py`; the DBLP-ACM row was re-run alone with two threads and the "
-        "mean-pooled 256-token matcher (test F1 98.5, `bench/results/matching.md`); the "
-        "scale rows ran with two threads. Compare rows of one table, not across tables.",
-        "",
     ]
     if rows:
-        lines += [
-            "Pairwise precision / recall / F1 over the final entities against the complete "
-            "ground truth. Baseline: rapidfuzz token-set ratio on the blocking key over the same "
-            "candidates, threshold tuned for F1 on the same training pairs, clustered the same "
-            "way (one-to-one for linkage, components for dedup).",
-            "",
-            "| dataset | mode | records | blocking | blocking recall | pairs scored | precision "
-            "| recall | F1 | baseline F1 | seconds | scoring pairs/s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for r in rows:
-            lines.append(
-                f"| {r['dataset']} | {r['mode']} | {r['records']} | {r['blocking']} | "
-                f"{r['blocking_recall']:.4f} | {r['pairs_scored']} | {r['precision']:.4f} | "
-                f"{r['recall']:.4f} | **{r['f1']:.4f}** | {r['baseline_f1']:.4f} | "
-                f"{r['seconds']:.0f} | {r['pairs_per_second']:.0f} |"
-            )
-        lines += ["", "Time per stage (seconds):", ""]
-        for r in rows:
-            stages = ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
-            lines.append(f"- {r['dataset']}: {stages}")
-        extra = [r for r in rows if "f1_average_linkage" in r]
-        if extra:
-            lines += [
-                "",
-                "Linkage with average-linkage clustering instead of one-to-one (with two "
-                "duplicate-free sources and a high threshold, average linkage rarely merges "
-                "more than one record per side, so it lands close to the one-to-one "
-                "assignment):",
-                "",
-            ]
-            for r in extra:
-                lines.append(f"- {r['dataset']}: F1 {r['f1_average_linkage']:.4f}")
-        comp = [r for r in rows if "f1_components" in r]
-        if comp:
-            lines += ["", "Dedup with connected components instead of average linkage:", ""]
-            for r in comp:
-                lines.append(
-                    f"- {r['dataset']}: F1 {r['f1_components']:.4f} (average linkage "
-                    f"{r['f1']:.4f}): connected components chain distinct entities together "
-                    "through single false links; average linkage does not"
-                )
+        lines += _rows_markdown(rows)
     if scale:
         lines += [
             "",
@@ -420,6 +430,16 @@ def _markdown(rows: list[dict], scale: list[dict], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        )
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale-only", action="store_true")
@@ -434,42 +454,64 @@ def main() -> None:
     if args.scale_child:
         scale_child(args.scale_child)
         return
+    from bench.common import code_hash
+
+    code_hash()  # the hash of the code this process imported, before anything can edit it
     raw_file = RESULTS / "pipeline-raw.json"
     raw = json.loads(raw_file.read_text()) if raw_file.exists() else {"rows": {}, "scale": []}
     commands = raw.get("commands", [])
+    command = "python bench/pipeline.py " + " ".join(sys.argv[1:])
     if args.render:
         pass
     elif not args.scale_only:
         if not DATASETS.exists():
             sys.exit(f"{DATASETS} not found: the shared datasets are needed")
         for name in args.datasets:
-            row = run_cora() if name == "cora" else run_linkage(name)
-            row["command"] = "python bench/pipeline.py " + " ".join(sys.argv[1:])
+            row = run_row(name)
+            row["command"] = command.strip()
+            row["commit"] = _commit()
             raw["rows"][name] = row
             logger.info("%s: %s", name, row)
+            # saved after every row, so a later failure keeps the rows done
+            raw_file.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
     if not (args.no_scale or args.render):
         raw["scale"] = run_scale()
-    if not args.render:
-        commands.append("python bench/pipeline.py " + " ".join(sys.argv[1:]))
+    if not args.render and command.strip() not in commands:
+        commands.append(command.strip())
     raw["commands"] = commands
     RESULTS.mkdir(parents=True, exist_ok=True)
     raw_file.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
     rows = [raw["rows"][k] for k in ("dblp_acm", "abt_buy", "cora") if k in raw["rows"]]
-    md = _markdown(rows, raw["scale"], "; ".join(f"`{c.strip()}`" for c in commands))
+    md = _markdown(rows, raw["scale"], "; ".join(f"`{c}`" for c in commands))
     print(md)
     (RESULTS / "pipeline.md").write_text(md, encoding="utf-8")
-    payload = {
-        r["dataset"].split()[0].split("/")[-1]: {
-            "blocking_recall": r["blocking_recall"],
-            "pairs_scored": r["pairs_scored"],
-            "precision": r["precision"],
-            "recall": r["recall"],
-            "f1": r["f1"],
-            "baseline_f1": r["baseline_f1"],
-            "seconds": r["seconds"],
-        }
-        for r in rows
-    }
+    keys = (
+        "dataset",
+        "mode",
+        "protocol",
+        "records",
+        "train_pairs",
+        "valid_pairs",
+        "train_overlap_pairs",
+        "train_overlap_records",
+        "blocking",
+        "blocking_recall",
+        "pairs_scored",
+        "clustering",
+        "baseline_clustering",
+        "threshold",
+        "precision",
+        "recall",
+        "f1",
+        "baseline_threshold",
+        "baseline_f1",
+        "variants",
+        "seconds",
+        "pairs_per_second",
+        "command",
+        "commit",
+    )
+    payload = {r["dataset"].split("/")[-1]: {k: r[k] for k in keys if k in r} for r in rows}
     if raw["scale"]:
         payload["scale"] = raw["scale"]
     (RESULTS / "pipeline.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
