@@ -352,6 +352,7 @@ def render(res: dict) -> str:
         "pair_quality",
         "seconds",
         "records_per_second",
+        "held_out_recall",
     ]
     for name, rows in res.get("datasets", {}).items():
         t = TARGETS[name]
@@ -446,6 +447,9 @@ def main() -> int:
     parser.add_argument("--datasets", nargs="*", default=["abt_buy", "dblp_acm", "cora"])
     parser.add_argument("--sizes", nargs="*", type=int, default=list(SCALE_SIZES))
     parser.add_argument("--no-tune", action="store_true", help="skip tune_blocker (fast)")
+    parser.add_argument(
+        "--render", action="store_true", help="only re-render blocking.md from blocking.json"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sample", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -455,6 +459,12 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "blocking.json"
+    if args.render:
+        res = json.loads(path.read_text())
+        res["notes"] = NOTES
+        path.write_text(json.dumps(res, indent=1) + "\n")
+        (RESULTS / "blocking.md").write_text(render(res))
+        return 0
     # a partial run (--scale, some datasets or sizes) adds to the results already
     # written; the full default run starts afresh
     full = (
@@ -486,6 +496,10 @@ def main() -> int:
 
 
 NOTES = [
+    "Only the held_out_recall column is out of sample: the row tuned on half of the true "
+    "pairs is scored there on the other half. Every other row's settings (key, k) were "
+    "chosen by looking at all true pairs, and its recall is measured on the same pairs; the "
+    "README quotes the held-out figures.",
     "recall = pair completeness; reduction ratio = 1 - candidates / all pairs; candidates per "
     "record = candidates / records of the smaller table when linking, / records when "
     "deduplicating.",
