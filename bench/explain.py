@@ -189,8 +189,8 @@ def run_model(
 
 
 COLUMNS = [
-    ("certa_faithfulness", "CERTA AUC (lower better)", "{:.3f}"),
-    ("crew_degradation", "CREW degradation (higher better)", "{:.3f}"),
+    ("field_removal_auc", "removal AUC, after CERTA (lower better)", "{:.3f}"),
+    ("field_removal_degradation", "removal degradation, after CREW (higher better)", "{:.3f}"),
     ("comprehensiveness", "ERASER comp. (higher better)", "{:.3f}"),
     ("sufficiency", "ERASER suff. (lower better)", "{:.3f}"),
     ("planted_cause_accuracy", "planted field acc.", "{:.2f}"),
@@ -224,8 +224,8 @@ def checks(results: dict[str, Any]) -> list[str]:
             for base in ("lime", "kernel_shap"):
                 b = methods[base]
                 ratio = b["model_calls_per_pair"] / f["model_calls_per_pair"]
-                certa = f["certa_faithfulness"] < b["certa_faithfulness"]
-                crew = f["crew_degradation"] > b["crew_degradation"]
+                certa = f["field_removal_auc"] < b["field_removal_auc"]
+                crew = f["field_removal_degradation"] > b["field_removal_degradation"]
                 verdicts.append(
                     f"vs {base}: CERTA {'better' if certa else 'NOT better'}, "
                     f"CREW {'better' if crew else 'NOT better'}, {ratio:.1f}x fewer calls"
@@ -256,6 +256,15 @@ def markdown(results: dict[str, Any]) -> str:
         "Produced by `bench/explain.py` (see its docstring for the test pairs and the",
         "definitions in `explain/faithfulness.py`). Scores attribute P(match); removal",
         "of value tokens is the perturbation everywhere.",
+        "",
+        "The two removal metrics are field-level variants named after the papers they "
+        "follow, not those papers' released scorers, so their figures are not comparable "
+        "with the numbers CERTA or CREW publish (none is quoted here): the removal AUC "
+        "follows CERTA's attribute faithfulness but counts a pair's non-empty (side, "
+        "attribute) fields where CERTA's code counts all attribute columns; the removal "
+        "degradation follows CREW's degradation score but removes whole fields at the "
+        "fractions 0.1/0.3/0.5/0.7/0.9 where CREW's code removes words at 0.1-1.0. Below, "
+        "'CERTA' and 'CREW' are short for these variants.",
         "",
         f"- default method: `{DEFAULT_METHOD}`",
         "- method settings: "
@@ -333,7 +342,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--merge", action="store_true", help="keep the other matchers' results in explain.json"
     )
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite explain.md from explain.json"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        results = json.loads((args.out / "explain.json").read_text(encoding="utf-8"))
+        (args.out / "explain.md").write_text(markdown(results), encoding="utf-8")
+        return
     overrides = dict(item.split("=", 1) for item in args.matcher)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 

@@ -23,8 +23,8 @@ What it reports, per matcher:
   over occlusion's calls (orderings of (attribute rank, side) slots) beat LIME
   on these pairs, the best of them, and the rules with a stated meaning.
 
-CERTA and CREW are the library's (``explain.certa_faithfulness``,
-``explain.crew_degradation``), given explanations whose field scores come from
+CERTA and CREW are the library's (``explain.field_removal_auc``,
+``explain.field_removal_degradation``), given explanations whose field scores come from
 the table. Self-checks: occlusion computed from the table scores the same as the
 library's own occlusion explanations, and the table arithmetic of the searched
 orderings and of the best slot ordering gives the library's numbers.
@@ -70,7 +70,7 @@ from bench.ranking_search import (  # noqa: E402
     template_orders,
     template_search,
 )
-from explain import Explainer, certa_faithfulness, crew_degradation  # noqa: E402
+from explain import Explainer, field_removal_auc, field_removal_degradation  # noqa: E402
 from explain.fields import scores_from_fields  # noqa: E402
 from explain.perturb import RemovalScorer  # noqa: E402
 
@@ -144,15 +144,15 @@ def library_metrics(matcher, pairs, scorer, live, games, orders, dec, label) -> 
     calls = [len(g.v) for g in games]
     explanations = as_explanations(scorer, live, rank_scores(games, orders, dec), label, calls)
     return {
-        "certa_faithfulness": certa_faithfulness(matcher, pairs, explanations),
-        "crew_degradation": crew_degradation(matcher, pairs, explanations),
+        "field_removal_auc": field_removal_auc(matcher, pairs, explanations),
+        "field_removal_degradation": field_removal_degradation(matcher, pairs, explanations),
     }
 
 
 def check_against_table(name, label, scored, games, thr, truth, orders) -> None:
     """The table's arithmetic (bench/ranking_search.py) must agree with the library's."""
     certa, crew = order_metrics(games, orders, thr, truth)
-    for key, value in (("certa_faithfulness", certa), ("crew_degradation", crew)):
+    for key, value in (("field_removal_auc", certa), ("field_removal_degradation", crew)):
         if abs(float(value) - scored[key]) > 1e-9:
             raise RuntimeError(
                 f"{name}: {label}: {key} from the table ({float(value):.6f}) differs from "
@@ -183,8 +183,8 @@ def held_out_templates(matcher, pairs, games, thr, lime_measured) -> list[dict[s
     lime = Explainer(matcher, method="lime", **bench_explain.METHOD_SETTINGS["lime"])
     explanations = lime.explain(pairs, progress=False)
     for key, fn in (
-        ("certa_faithfulness", certa_faithfulness),
-        ("crew_degradation", crew_degradation),
+        ("field_removal_auc", field_removal_auc),
+        ("field_removal_degradation", field_removal_degradation),
     ):
         value = fn(matcher, pairs, explanations)
         if abs(value - lime_measured[key]) > 1e-9:
@@ -196,7 +196,9 @@ def held_out_templates(matcher, pairs, games, thr, lime_measured) -> list[dict[s
     lime_on = []  # LIME's CERTA and CREW on each half
     for index in halves:
         sub, exp = pairs[index], [explanations[i] for i in index]
-        lime_on.append((certa_faithfulness(matcher, sub, exp), crew_degradation(matcher, sub, exp)))
+        lime_on.append(
+            (field_removal_auc(matcher, sub, exp), field_removal_degradation(matcher, sub, exp))
+        )
     folds = []
     for a, b in ((0, 1), (1, 0)):  # pick on half a, score on half b
         chosen_on, held, base, lime_held = halves[a], halves[b], lime_on[a], lime_on[b]
@@ -207,10 +209,10 @@ def held_out_templates(matcher, pairs, games, thr, lime_measured) -> list[dict[s
             orders = template_orders(held_games, thr, picked["best"]["order"])
             certa, crew = order_metrics(held_games, orders, thr, truth[held])
             fold["picked"] = picked["best"]["slots"]
-            fold["held_out"] = {"certa_faithfulness": certa, "crew_degradation": crew}
+            fold["held_out"] = {"field_removal_auc": certa, "field_removal_degradation": crew}
             fold["lime_on_held_half"] = {
-                "certa_faithfulness": lime_held[0],
-                "crew_degradation": lime_held[1],
+                "field_removal_auc": lime_held[0],
+                "field_removal_degradation": lime_held[1],
             }
             fold["beats_lime_held_out"] = bool(certa < lime_held[0] and crew > lime_held[1])
         folds.append(fold)
@@ -247,8 +249,8 @@ def run_model(name: str, n_pairs: int, batch_size: int) -> dict[str, Any]:
         explanations = as_explanations(scorer, live, [o[0] for o in out], label, calls)
         rows[label] = {
             # the library's metrics, which re-score the removals they need
-            "certa_faithfulness": certa_faithfulness(matcher, pairs, explanations),
-            "crew_degradation": crew_degradation(matcher, pairs, explanations),
+            "field_removal_auc": field_removal_auc(matcher, pairs, explanations),
+            "field_removal_degradation": field_removal_degradation(matcher, pairs, explanations),
             "model_calls_per_pair": float(np.mean(calls)),
         }
     # orderings found by search on the table: scored by the library, checked against the table
@@ -263,8 +265,8 @@ def run_model(name: str, n_pairs: int, batch_size: int) -> dict[str, Any]:
     check_against_table(name, SEARCHED, rows[SEARCHED], games, thr, truth, orders)
     # self-check: occlusion from the table scores as the library's own occlusion does
     for key, fn in (
-        ("certa_faithfulness", certa_faithfulness),
-        ("crew_degradation", crew_degradation),
+        ("field_removal_auc", field_removal_auc),
+        ("field_removal_degradation", field_removal_degradation),
     ):
         value = fn(matcher, pairs, live)
         if abs(value - rows["occlusion"][key]) > 1e-9:
@@ -282,13 +284,17 @@ def run_model(name: str, n_pairs: int, batch_size: int) -> dict[str, Any]:
                     r = block["methods"][method]
                     measured[f"{method} (bench/explain.py)"] = {
                         k: r[k]
-                        for k in ("certa_faithfulness", "crew_degradation", "model_calls_per_pair")
+                        for k in (
+                            "field_removal_auc",
+                            "field_removal_degradation",
+                            "model_calls_per_pair",
+                        )
                     }
     lime = measured.get("lime (bench/explain.py)")
     templates = None
     if lime is not None:
         templates = template_search(
-            games, thr, truth, (lime["certa_faithfulness"], lime["crew_degradation"])
+            games, thr, truth, (lime["field_removal_auc"], lime["field_removal_degradation"])
         )
     if templates and templates["best"]:
         best = templates["best"]
@@ -322,8 +328,8 @@ def verdicts(block: dict[str, Any]) -> list[str]:
     for label, r in block["methods"].items():
         parts, ok = [], True
         for name, b in base.items():
-            certa_ok = r["certa_faithfulness"] < b["certa_faithfulness"]
-            crew_ok = r["crew_degradation"] > b["crew_degradation"]
+            certa_ok = r["field_removal_auc"] < b["field_removal_auc"]
+            crew_ok = r["field_removal_degradation"] > b["field_removal_degradation"]
             ratio = b["model_calls_per_pair"] / r["model_calls_per_pair"]
             ok = ok and certa_ok and crew_ok and ratio >= 10
             parts.append(
@@ -385,8 +391,8 @@ def _template_lines(tpl: dict[str, Any]) -> list[str]:
         f"to every pair. Of {tpl['templates']} orderings, **{tpl['beating_baseline']}** "
         "beat LIME on both metrics on these pairs"
         + (
-            f"; the best is `{best['slots']}` (CERTA {best['certa_faithfulness']:.3f}, "
-            f"CREW {best['crew_degradation']:.3f}), chosen on these same pairs."
+            f"; the best is `{best['slots']}` (CERTA {best['field_removal_auc']:.3f}, "
+            f"CREW {best['field_removal_degradation']:.3f}), chosen on these same pairs."
             if best
             else "."
         ),
@@ -400,9 +406,9 @@ def _template_lines(tpl: dict[str, Any]) -> list[str]:
         verdict = "**beats LIME on both**" if fold["beats_lime_held_out"] else "not both"
         lines += [
             f"- Held out: `{fold['picked']}`, picked on one half of the pairs (even or odd "
-            f"positions), scores CERTA {h['certa_faithfulness']:.3f} and CREW "
-            f"{h['crew_degradation']:.3f} on the other half, where LIME scores "
-            f"{b['certa_faithfulness']:.3f} and {b['crew_degradation']:.3f}: {verdict}."
+            f"positions), scores CERTA {h['field_removal_auc']:.3f} and CREW "
+            f"{h['field_removal_degradation']:.3f} on the other half, where LIME scores "
+            f"{b['field_removal_auc']:.3f} and {b['field_removal_degradation']:.3f}: {verdict}."
         ]
     lines += [
         "",
@@ -413,8 +419,8 @@ def _template_lines(tpl: dict[str, Any]) -> list[str]:
     ]
     for rule, r in tpl["simple_rules"].items():
         lines.append(
-            f"| {rule} | `{r['slots']}` | {r['certa_faithfulness']:.3f} | "
-            f"{r['crew_degradation']:.3f} |"
+            f"| {rule} | `{r['slots']}` | {r['field_removal_auc']:.3f} | "
+            f"{r['field_removal_degradation']:.3f} |"
         )
     return lines
 
@@ -448,8 +454,8 @@ def markdown(results: dict[str, Any], command: str, date: str) -> str:
         ]
         for label, r in {**block["methods"], **block["baselines"]}.items():
             lines.append(
-                f"| {label} | {r['certa_faithfulness']:.3f} | {r['crew_degradation']:.3f} | "
-                f"{r['model_calls_per_pair']:.1f} |"
+                f"| {label} | {r['field_removal_auc']:.3f} | "
+                f"{r['field_removal_degradation']:.3f} | {r['model_calls_per_pair']:.1f} |"
             )
         bar = "the issue's bar: better on both metrics with >= 10x fewer calls"
         lines += ["", f"Against the baselines ({bar}):", ""]

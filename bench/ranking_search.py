@@ -219,14 +219,14 @@ def template_search(
         else {
             "slots": " ".join(names[j] for j in perms[best]),
             "order": perms[best].tolist(),
-            "certa_faithfulness": float(certa[best]),
-            "crew_degradation": float(crew[best]),
+            "field_removal_auc": float(certa[best]),
+            "field_removal_degradation": float(crew[best]),
         },
         "simple_rules": {
             rule: {
                 "slots": " ".join(names[j] for j in slots),
-                "certa_faithfulness": float(certa[index[slots]]),
-                "crew_degradation": float(crew[index[slots]]),
+                "field_removal_auc": float(certa[index[slots]]),
+                "field_removal_degradation": float(crew[index[slots]]),
             }
             for rule, slots in simple_rules(n // 2).items()
         },

@@ -11,10 +11,10 @@ from explain.explainer import DEFAULT_METHOD, METHODS, Explainer, Method
 from explain.explanation import Explanation, FieldScore, TokenScore
 from explain.faithfulness import (
     Faithfulness,
-    certa_faithfulness,
-    crew_degradation,
     eraser,
     evaluate_faithfulness,
+    field_removal_auc,
+    field_removal_degradation,
     planted_cause_accuracy,
     planted_token_accuracy,
 )
@@ -34,10 +34,10 @@ __all__ = [
     "Method",
     "PairFields",
     "TokenScore",
-    "certa_faithfulness",
-    "crew_degradation",
     "eraser",
     "evaluate_faithfulness",
+    "field_removal_auc",
+    "field_removal_degradation",
     "load_schema",
     "pair_fields",
     "planted_cause_accuracy",

@@ -11,15 +11,23 @@ the score itself for a "match" decision, its negation for "no match".
   ``p_c(x) - p_c(x without its top-k% tokens)`` (higher is better) and
   sufficiency of ``p_c(x) - p_c(only the top-k% tokens)`` (lower is better).
   A bin keeps ``ceil(k * n_tokens)`` tokens, so at least one.
-- :func:`certa_faithfulness` - CERTA's attribute faithfulness (Teofili et al.,
-  ICDE 2022): for t in {0.1, 0.2, 0.33, 0.5, 0.7, 0.9} remove the values of the
-  ``floor(t * n_fields)`` most supporting fields of every pair, recompute F1
-  against the true labels; the area under the (t, F1) curve (trapezoids; lower
-  is better). ``n_fields`` counts the pair's non-empty (side, attribute) fields.
-- :func:`crew_degradation` - CREW's degradation score: the mean over removal
-  fractions {0.1, 0.3, 0.5, 0.7, 0.9} of F1 after removing the ``floor(f * n_fields)``
-  least supporting fields minus F1 after removing the most supporting ones, F1
-  measured against the model's own unperturbed decisions (higher is better).
+- :func:`field_removal_auc` - field-removal AUC, after CERTA's attribute
+  faithfulness (Teofili et al., ICDE 2022): for t in {0.1, 0.2, 0.33, 0.5,
+  0.7, 0.9} remove the values of the ``floor(t * n_fields)`` most supporting
+  fields of every pair, recompute F1 against the true labels; the area under
+  the (t, F1) curve (trapezoids; lower is better). Deviation from CERTA's
+  released code: ``n_fields`` counts the pair's non-empty (side, attribute)
+  fields, where CERTA counts all attribute columns.
+- :func:`field_removal_degradation` - field-removal degradation, after CREW's
+  degradation score: the mean over removal fractions {0.1, 0.3, 0.5, 0.7, 0.9}
+  of F1 after removing the ``floor(f * n_fields)`` least supporting fields minus
+  F1 after removing the most supporting ones, F1 measured against the model's
+  own unperturbed decisions (higher is better). Deviation from CREW's released
+  code: whole fields are removed at these five fractions, where CREW removes
+  words at levels 0.1-1.0.
+
+Both are field-level variants, so their figures are not comparable with the
+numbers the CERTA and CREW papers publish.
 - :func:`planted_cause_accuracy` - on hard negatives with a planted differing
   attribute: how often that attribute has the strictly lowest combined score
   (strongest push towards "no match"); :func:`planted_token_accuracy` - in the
@@ -49,10 +57,10 @@ __all__ = [
     "CREW_FRACTIONS",
     "ERASER_BINS",
     "Faithfulness",
-    "certa_faithfulness",
-    "crew_degradation",
     "eraser",
     "evaluate_faithfulness",
+    "field_removal_auc",
+    "field_removal_degradation",
     "planted_cause_accuracy",
     "planted_token_accuracy",
 ]
@@ -187,7 +195,7 @@ def _removal_predictions(
     return out
 
 
-def certa_faithfulness(
+def field_removal_auc(
     matcher: Any,
     pairs: RecordPairs,
     explanations: Sequence[Explanation],
@@ -202,7 +210,7 @@ def certa_faithfulness(
     """
     truth = pairs.labels
     if truth is None:
-        raise ValueError("certa_faithfulness needs labelled pairs (a 'label' column)")
+        raise ValueError("field_removal_auc needs labelled pairs (a 'label' column)")
     scorer = _scorer(matcher, pairs, explanations, batch_size)
     return _certa(scorer, explanations, truth, thresholds)
 
@@ -224,7 +232,7 @@ def _certa(
     return _trapezoid([_f1(p, truth) for p in preds], thresholds)
 
 
-def crew_degradation(
+def field_removal_degradation(
     matcher: Any,
     pairs: RecordPairs,
     explanations: Sequence[Explanation],
@@ -328,8 +336,8 @@ class Faithfulness:
 
     comprehensiveness: float
     sufficiency: float
-    certa_faithfulness: float
-    crew_degradation: float
+    field_removal_auc: float
+    field_removal_degradation: float
     planted_cause_accuracy: float | None
     planted_token_accuracy: float | None
     model_calls_per_pair: float
@@ -361,8 +369,8 @@ def evaluate_faithfulness(
     return Faithfulness(
         comprehensiveness=comp,
         sufficiency=suff,
-        certa_faithfulness=_certa(scorer, explanations, truth, CERTA_THRESHOLDS),
-        crew_degradation=_crew(scorer, explanations, CREW_FRACTIONS),
+        field_removal_auc=_certa(scorer, explanations, truth, CERTA_THRESHOLDS),
+        field_removal_degradation=_crew(scorer, explanations, CREW_FRACTIONS),
         planted_cause_accuracy=None
         if planted is None
         else planted_cause_accuracy(explanations, planted),

@@ -122,7 +122,7 @@ def test_slots_follow_combined_occlusion_and_sides():
     best = result["best"]
     order = search.template_orders([game], 0.5, best["order"])
     want = _direct([game], 0.5, np.array([1]), order)
-    assert (best["certa_faithfulness"], best["crew_degradation"]) == pytest.approx(want)
+    assert (best["field_removal_auc"], best["field_removal_degradation"]) == pytest.approx(want)
 
 
 def test_template_search_needs_the_same_attributes_on_both_sides():

@@ -12,10 +12,10 @@ from explain import (
     Explanation,
     FieldScore,
     TokenScore,
-    certa_faithfulness,
-    crew_degradation,
     eraser,
     evaluate_faithfulness,
+    field_removal_auc,
+    field_removal_degradation,
     planted_cause_accuracy,
     planted_token_accuracy,
 )
@@ -89,12 +89,12 @@ def test_certa_by_hand(toy_matcher, pairs, explained):
     # 4 fields: t = .1 .2 .33 .5 .7 .9 removes 0 0 1 2 2 3 fields. Removing the
     # top field (a title) turns both matches into false negatives: F1 1 1 0 0 0 0.
     expected_oracle = 0.1 * 1 + 0.13 * 0.5
-    assert certa_faithfulness(toy_matcher, pairs, oracle) == pytest.approx(expected_oracle)
+    assert field_removal_auc(toy_matcher, pairs, oracle) == pytest.approx(expected_oracle)
     # the reverse ranking removes the brands first: a title goes at 3 fields only
     expected_anti = 0.1 + 0.13 + 0.17 + 0.2 + 0.2 * 0.5
-    assert certa_faithfulness(toy_matcher, pairs, anti) == pytest.approx(expected_anti)
+    assert field_removal_auc(toy_matcher, pairs, anti) == pytest.approx(expected_anti)
     # field occlusion finds the true ranking
-    assert certa_faithfulness(toy_matcher, pairs, explained) == pytest.approx(expected_oracle)
+    assert field_removal_auc(toy_matcher, pairs, explained) == pytest.approx(expected_oracle)
 
 
 def test_crew_by_hand(toy_matcher, pairs, explained):
@@ -102,9 +102,9 @@ def test_crew_by_hand(toy_matcher, pairs, explained):
     # fractions .1 .3 .5 .7 .9 remove 0 1 2 2 3 of 4 fields; F1 against the
     # model's own decisions: least-first keeps the matches until 3 fields go,
     # most-first loses them at once -> gaps 0 1 1 1 0
-    assert crew_degradation(toy_matcher, pairs, oracle) == pytest.approx(3 / 5)
-    assert crew_degradation(toy_matcher, pairs, anti) == pytest.approx(-3 / 5)
-    assert crew_degradation(toy_matcher, pairs, explained) == pytest.approx(3 / 5)
+    assert field_removal_degradation(toy_matcher, pairs, oracle) == pytest.approx(3 / 5)
+    assert field_removal_degradation(toy_matcher, pairs, anti) == pytest.approx(-3 / 5)
+    assert field_removal_degradation(toy_matcher, pairs, explained) == pytest.approx(3 / 5)
 
 
 def test_eraser_by_hand(toy_matcher, pairs, explained):
@@ -128,8 +128,8 @@ def test_evaluate_faithfulness_collects_everything(toy_matcher, pairs, explained
         toy_matcher, pairs, explained, planted=["", "", "title", "title"]
     )
     doc = result.to_dict()
-    assert doc["certa_faithfulness"] == pytest.approx(0.165)
-    assert doc["crew_degradation"] == pytest.approx(3 / 5)
+    assert doc["field_removal_auc"] == pytest.approx(0.165)
+    assert doc["field_removal_degradation"] == pytest.approx(3 / 5)
     assert doc["comprehensiveness"] == pytest.approx(eraser(toy_matcher, pairs, explained)[0])
     assert doc["model_calls_per_pair"] == pytest.approx(np.mean([e.model_calls for e in explained]))
     assert doc["n_pairs"] == 4
@@ -186,7 +186,7 @@ def test_metrics_check_their_inputs(toy_matcher, pairs, explained):
         eraser(toy_matcher, pairs, explained[:3])
     shuffled = [explained[1], explained[0], *explained[2:]]
     with pytest.raises(ValueError, match="does not match this matcher's encoding of pair 0"):
-        crew_degradation(toy_matcher, pairs, shuffled)
+        field_removal_degradation(toy_matcher, pairs, shuffled)
     unlabelled = RecordPairs(pairs.left, pairs.right, pairs.pairs.drop(columns="label"))
     with pytest.raises(ValueError, match="needs labelled pairs"):
-        certa_faithfulness(toy_matcher, unlabelled, explained)
+        field_removal_auc(toy_matcher, unlabelled, explained)
