@@ -4,12 +4,12 @@
 :class:`Matcher` first needs them.
 """
 
+from matcher.backbone import default_model_path
+from matcher.constants import __version__
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer, TokenLabel
 from matcher.metrics import MatchMetrics, best_threshold, match_metrics
-from matcher.model import Matcher, default_model_path
+from matcher.model import Matcher
 from matcher.serializer import PairSerializer, SerializedPair, Span
-
-__version__ = "0.1.0"
 
 __all__ = [
     "EncodedPair",

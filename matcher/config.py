@@ -6,9 +6,9 @@ from typing import Any
 
 from transformers import PretrainedConfig
 
-__all__ = ["MODEL_TYPE", "MatcherConfig"]
+from matcher.constants import MODEL_TYPE
 
-MODEL_TYPE = "bem-matcher"
+__all__ = ["MODEL_TYPE", "MatcherConfig"]
 
 
 class MatcherConfig(PretrainedConfig):

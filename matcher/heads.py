@@ -10,8 +10,8 @@ Two poolings of the encoder's last hidden states feed the match logit:
   mean-pooled head starts from a representation the encoder already produces and
   learns faster (see ``bench/results/matching.md``).
 
-This module imports torch; :mod:`matcher.model` imports it only when a model is
-built, so ``import matcher`` stays light.
+This module imports torch; :mod:`matcher.model` and :mod:`matcher.persistence`
+import it only when a model is built, so ``import matcher`` stays light.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any, Literal
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from matcher.model import POOLINGS
+from matcher.constants import POOLINGS
 
 __all__ = ["MeanPoolClassifier", "Pooling", "build_model", "model_from_config"]
 

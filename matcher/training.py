@@ -1,31 +1,74 @@
 """Fine-tuning: AdamW with warm-up and linear decay, class weighting, augmentation,
-threshold selection and early stopping on the validation F1."""
+threshold selection and early stopping on the validation F1.
+
+:func:`fit_matcher` trains any object with the :class:`Trainable` surface (the
+:class:`~matcher.Matcher` has it) and returns a :class:`FitResult`; the matcher
+stores what it learned. This module never imports :mod:`matcher.model`.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from data import BemError, RecordPairs
-from matcher.encoding import TfidfSummarizer
+from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer
 from matcher.metrics import best_threshold, match_metrics
-from matcher.model import as_records
+from matcher.schema import PairsLike, as_records
 
-if TYPE_CHECKING:
-    from matcher.model import Matcher
-
-__all__ = ["AUGMENTATIONS", "augment_pair", "fit_matcher"]
+__all__ = ["AUGMENTATIONS", "FitResult", "Trainable", "augment_pair", "fit_matcher"]
 
 logger = logging.getLogger(__name__)
 
 AUGMENTATIONS = ("swap", "shuffle", "span_del", "attr_del")
 Record = dict[str, "str | None"]
+
+
+class Trainable(Protocol):
+    """What :func:`fit_matcher` uses of a matcher."""
+
+    model_: Any
+    encoder_: PairEncoder
+    seed: int
+    device: str
+    summarize: bool
+    max_length: int
+
+    def collate(
+        self, encoded: Sequence[EncodedPair], *, pad_to: int | None = None
+    ) -> dict[str, Any]: ...
+
+    def logits(self, batch: Mapping[str, Any], *, model: Any = None) -> Any: ...
+
+    def predict_proba(
+        self, pairs: PairsLike, *, batch_size: int | None = None, progress: bool = False
+    ) -> np.ndarray: ...
+
+    def _invalidate(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a fit learned besides the weights (those are already in ``model_``).
+
+    Attributes:
+        threshold: the validation-tuned decision threshold of the kept epoch
+            (``None`` without validation pairs).
+        history: one row per epoch (loss, pairs, seconds, validation F1).
+        info: the training record saved with the model (sizes, epochs, time,
+            hyperparameters, history and ``valid_metrics`` when validated).
+    """
+
+    threshold: float | None
+    history: list[dict[str, float]] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def augment_pair(
@@ -89,7 +132,7 @@ def _batches(lengths: np.ndarray, size: int, rng: np.random.Generator) -> list[n
 
 
 def fit_matcher(
-    matcher: Matcher,
+    matcher: Trainable,
     train: RecordPairs,
     valid: RecordPairs | None = None,
     *,
@@ -105,8 +148,8 @@ def fit_matcher(
     max_grad_norm: float = 1.0,
     negatives_per_positive: float | None = None,
     progress: bool = True,
-) -> Matcher:
-    """Fine-tune ``matcher`` on labelled pairs.
+) -> FitResult:
+    """Fine-tune ``matcher`` on labelled pairs; the best epoch's weights stay in it.
 
     After every epoch the decision threshold is re-tuned on ``valid`` (best
     F1); the epoch with the best validation F1 is kept, and training stops
@@ -148,7 +191,7 @@ def fit_matcher(
         raise BemError("fit: the train pairs need both matches (label 1) and non-matches (label 0)")
     started = time.perf_counter()
     records = as_records(train)
-    attributes = matcher.serializer_.attribute_order(*records[0])
+    attributes = matcher.encoder_.serializer.attribute_order(*records[0])
     encoder = matcher.encoder_
     if matcher.summarize:
         values = {v for a, b in records for v in list(a.values()) + list(b.values()) if v}
@@ -261,13 +304,9 @@ def fit_matcher(
     bar.close()
     if best is not None:
         model.load_state_dict(best[2])
-        matcher.threshold_ = best[3]
     model.eval()
     matcher._invalidate()
-    matcher.history_ = history
-    matcher.config_.threshold = matcher.threshold_
-    matcher.link_threshold_ = None  # tuned for the old weights; `bem train --one-to-one` re-tunes
-    info = {
+    info: dict[str, Any] = {
         "train_pairs": len(train),
         "train_matches": int(labels.sum()),
         "valid_pairs": 0 if valid is None else len(valid),
@@ -293,7 +332,4 @@ def fit_matcher(
     }
     if valid is not None and best is not None:
         info["valid_metrics"] = match_metrics(valid.labels, best[4], best[3]).to_dict()
-    matcher.train_info_ = info
-    matcher.config_.training = {k: v for k, v in info.items() if k != "valid_metrics"}
-    matcher.config_.metrics = info.get("valid_metrics", {})
-    return matcher
+    return FitResult(threshold=None if best is None else best[3], history=history, info=info)
