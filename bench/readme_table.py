@@ -1,0 +1,245 @@
+"""The README's results table, generated from ``bench/results/*.json``.
+
+Every figure in the table is read from a results file a benchmark wrote, and
+every row names the command that reproduces it, so the README cannot drift from
+the measurements. The table sits between two markers in ``README.md``::
+
+    <!-- results:start -->  ...  <!-- results:end -->
+
+    python bench/readme_table.py           # rewrite the table in README.md
+    python bench/readme_table.py --check   # exit 1 when README.md is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+README = ROOT / "README.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+Row = tuple[str, str, str, str]  # what, measured, target, command
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def blocking_rows(res: dict[str, Any]) -> list[Row]:
+    targets = {"abt_buy": (0.99, 10), "dblp_acm": (0.999, 5)}
+    rows: list[Row] = []
+    for name, (recall, per_record) in targets.items():
+        block = res["datasets"].get(name)
+        if not block:
+            continue
+        label = next(k for k in block if "on half of the true pairs" in k)
+        row = block[label]
+        held, cpr = row["held_out_recall"], row["candidates_per_record"]
+        rows.append(
+            (
+                f"blocking recall, {name} (tune_blocker on half the true pairs)",
+                f"{held:.4f} on the other half, at {cpr:.2f} candidates/record",
+                f">= {recall} at <= {per_record}: {_verdict(held >= recall and cpr <= per_record)}",
+                f"`python bench/blocking.py --datasets {name} --sizes`",
+            )
+        )
+    cora = res["datasets"].get("cora", {}).get("_bounds")
+    if cora:
+        rows.append(
+            (
+                "blocking, cora",
+                f"recall 0.99 allows a reduction ratio of at most "
+                f"{cora['max_reduction_at_target_recall']} (bound from the data)",
+                "recall >= 0.99 at RR >= 0.99: impossible on this data",
+                "`python bench/blocking.py --datasets cora --sizes`",
+            )
+        )
+    return rows
+
+
+def matching_rows(res: dict[str, Any]) -> list[Row]:
+    sets = [s for s in ("abt_buy", "amazon_google", "dblp_acm") if s in res]
+    f1 = ", ".join(f"{s} {100 * res[s]['test_f1']:.1f}" for s in sets)
+    dm = " / ".join(f"{100 * res[s]['deepmatcher_f1']:.1f}" for s in sets)
+    ditto = " / ".join(f"{100 * res[s]['ditto_f1']:.1f}" for s in sets)
+    beats_dm = all(res[s]["test_f1"] > res[s]["deepmatcher_f1"] for s in sets)
+    beats_ditto = all(res[s]["test_f1"] >= res[s]["ditto_f1"] for s in sets)
+    speed = ", ".join(
+        f"{s} {res[s]['speedup']:.2f}x (int8 {res[s]['int8_speedup']:.2f}x, "
+        f"F1 {100 * res[s]['int8_f1_change']:+.2f})"
+        for s in sets
+    )
+    fast = [s for s in sets if res[s]["speedup"] >= 3]
+    return [
+        (
+            "matcher test F1 (MiniLM, DeepMatcher test splits)",
+            f1,
+            f"beat DeepMatcher ({dm}): {_verdict(beats_dm)}; "
+            f"Ditto ({ditto}): {_verdict(beats_ditto)}",
+            "`python bench/matching.py`",
+        ),
+        (
+            "scoring, optimized vs naive (same F1)",
+            speed,
+            f">= 3x at equal F1: met on {', '.join(fast) or 'none'}",
+            "`python bench/matching.py`",
+        ),
+    ]
+
+
+def pipeline_rows(res: dict[str, Any]) -> list[Row]:
+    # only rows measured under the out-of-sample protocol are quoted
+    sets = [s for s in ("dblp_acm", "abt_buy", "cora") if "train_overlap_pairs" in res.get(s, {})]
+    if not sets:
+        return []
+    cells = ", ".join(
+        f"{s} {res[s]['f1']:.3f} vs {res[s]['baseline_f1']:.3f} ({res[s]['clustering']})"
+        for s in sets
+    )
+    leak = sum(res[s]["train_overlap_pairs"] + res[s]["train_overlap_records"] for s in sets)
+    same = all(res[s]["baseline_clustering"] == res[s]["clustering"] for s in sets)
+    commands = sorted({res[s]["command"] for s in sets})
+    return [
+        (
+            "end-to-end F1 vs rapidfuzz baseline (out of sample, same clustering)",
+            cells,
+            f"evaluated pairs/records seen in training: {leak}; baseline clustered as BEM: "
+            f"{'yes' if same else 'no'}",
+            "; ".join(f"`{c}`" for c in commands),
+        )
+    ]
+
+
+def explain_rows(res: dict[str, Any]) -> list[Row]:
+    models = res["models"]
+    rows: list[Row] = []
+    medians = {
+        n: b["methods"]["occlusion"]["median_seconds_per_pair"]
+        for n, b in models.items()
+        if "occlusion" in b.get("methods", {})
+    }
+    if medians:
+        rows.append(
+            (
+                "explanation time, occlusion (default)",
+                f"{min(medians.values()):.2f}-{max(medians.values()):.2f} s per pair (median)",
+                f"< 1 s: {_verdict(max(medians.values()) < 1)}",
+                "`python bench/explain.py --allow-training`",
+            )
+        )
+    wins = []
+    for name in ("amazon_google", "dblp_acm"):
+        methods = models.get(name, {}).get("methods", {})
+        if not {"occlusion", "lime", "kernel_shap"} <= set(methods):
+            continue
+        o = methods["occlusion"]
+        both = all(
+            o["field_removal_auc"] < methods[b]["field_removal_auc"]
+            and o["field_removal_degradation"] > methods[b]["field_removal_degradation"]
+            and methods[b]["model_calls_per_pair"] >= 10 * o["model_calls_per_pair"]
+            for b in ("lime", "kernel_shap")
+        )
+        wins.append(
+            f"{name}: removal AUC {o['field_removal_auc']:.3f} vs LIME "
+            f"{methods['lime']['field_removal_auc']:.3f}, degradation "
+            f"{o['field_removal_degradation']:.3f} vs "
+            f"{methods['lime']['field_removal_degradation']:.3f}" + (" (wins both)" if both else "")
+        )
+    if wins:
+        rows.append(
+            (
+                "occlusion vs LIME/KernelSHAP (field-removal metrics after CERTA and CREW)",
+                "; ".join(wins),
+                "win both metrics on both sets with 10x fewer calls: "
+                + _verdict(all("wins both" in w for w in wins) and len(wins) == 2),
+                "`python bench/explain.py --allow-training`",
+            )
+        )
+    syn = models.get("synthetic", {}).get("methods", {}).get("occlusion")
+    if syn:
+        rows.append(
+            (
+                "planted-cause accuracy (synthetic hard negatives, occlusion)",
+                f"{syn['planted_cause_accuracy']:.2f}",
+                f">= 0.9: {_verdict(syn['planted_cause_accuracy'] >= 0.9)}",
+                "`python bench/explain.py --allow-training`",
+            )
+        )
+    return rows
+
+
+def demo_rows(res: dict[str, Any]) -> list[Row]:
+    return [
+        (
+            "`bem demo` pairwise F1",
+            f"{res['f1']:.3f} in {res['seconds']:.0f} s ({res['train_seconds']:.0f} s training)",
+            f">= 0.9 in < 5 min: {_verdict(res['f1'] >= 0.9 and res['seconds'] < 300)}",
+            f"`{res['command']}`",
+        )
+    ]
+
+
+SECTIONS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
+    ("blocking", blocking_rows),
+    ("matching", matching_rows),
+    ("pipeline", pipeline_rows),
+    ("explain", explain_rows),
+    ("demo", demo_rows),
+]
+
+
+def table() -> str:
+    lines = [
+        START,
+        "<!-- generated by `python bench/readme_table.py` from bench/results/*.json; "
+        "do not edit by hand -->",
+        "",
+        "| what | measured | target | reproduce with |",
+        "|---|---|---|---|",
+    ]
+    for name, rows in SECTIONS:
+        res = _load(name)
+        if res is None:
+            continue
+        for row in rows(res):
+            lines.append("| " + " | ".join(row) + " |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def render(readme: str) -> str:
+    if START not in readme or END not in readme:
+        raise SystemExit(f"{README}: the markers {START} and {END} are missing")
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return head + table() + tail
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if README.md is stale")
+    args = parser.parse_args(argv)
+    text = README.read_text(encoding="utf-8")
+    new = render(text)
+    if args.check:
+        if new != text:
+            print("README.md's results table is out of date: run python bench/readme_table.py")
+            return 1
+        return 0
+    README.write_text(new, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
