@@ -260,16 +260,33 @@ def _as_strings(values: pd.Series) -> np.ndarray:
     return out
 
 
+LINE_ID = "line"
+
+
 def _validate(
     frame: pd.DataFrame,
     id_column: str | None,
     source: str,
     lines: np.ndarray | None,
+    *,
+    line_ids: bool = False,
 ) -> pd.DataFrame:
     names = [str(c) for c in frame.columns]
     dup_names = sorted({c for c in names if names.count(c) > 1})
     if dup_names:
         raise BemError(f"{source}: duplicate column name(s) {dup_names}; make every name unique")
+    if line_ids and id_column is not None and id_column not in names and len(frame):
+        numbers = lines if lines is not None else np.arange(1, len(frame) + 1)
+        logger.warning(
+            "%s: no id column %r: each record's id is its %s (column %r in the outputs); "
+            "pass --id-column NAME (id_column= in the Python API) to use a column of yours",
+            source,
+            id_column,
+            "line number in the file" if lines is not None else "row number from 1",
+            LINE_ID,
+        )
+        frame = frame.set_axis(pd.Index([str(n) for n in numbers], name=LINE_ID), axis=0)
+        id_column = None
     if id_column is None or (id_column not in names and frame.index.name == id_column):
         id_name = frame.index.name if frame.index.name is not None else "id"
         raw_ids = pd.Series(frame.index, dtype=object)
@@ -281,8 +298,9 @@ def _validate(
     else:
         raise BemError(
             f"{source}: no id column {id_column!r}; columns found: {names}. "
-            f"Add a column {id_column!r} with a unique id per record, or pass "
-            "id_column=<the name of your id column>"
+            f"Add a column {id_column!r} with a unique id per record, or name your id "
+            "column with --id-column NAME (id_column= in the Python API, where line_ids=True "
+            "numbers the records by line instead)"
         )
     if len(frame) == 0:
         raise BemError(f"{source}: the table has no records; add at least one record")
@@ -338,19 +356,28 @@ def validate_table(
     return _validate(df, id_column, source, None)
 
 
-def load_table(path: str | Path, *, id_column: str = "id") -> pd.DataFrame:
-    """Read a CSV record table indexed by its id column.
+def load_table(path: str | Path, *, id_column: str = "id", line_ids: bool = False) -> pd.DataFrame:
+    """Read a CSV (or Parquet: ``.parquet``, ``.pq``) record table indexed by its id column.
 
     Values are strings, missing values stay missing (``NaN``). The index is
     ``str``, named ``id_column``; ``attrs["source"]`` is ``str(path)``.
+
+    With ``line_ids=True``, a table without the column ``id_column`` (most
+    exports) is not an error: each record's id is its line number in the file
+    (the physical line its record starts on, header = line 1; a Parquet row's
+    number from 1), the index is named ``"line"``, and a warning says so.
 
     Raises:
         BemError: everything :func:`read_csv_strings` rejects, plus a missing id
             column (the message lists the columns found), empty ids (their line
             numbers) and duplicate ids (the ids and their line numbers).
     """
+    from data.parquet import is_parquet, read_parquet_frame
+
+    if is_parquet(path):
+        return _validate(read_parquet_frame(path), id_column, str(path), None, line_ids=line_ids)
     frame, lines = _read(path)
-    return _validate(frame, id_column, str(path), lines)
+    return _validate(frame, id_column, str(path), lines, line_ids=line_ids)
 
 
 def _csv_field(value: object) -> str:
@@ -363,13 +390,18 @@ def _csv_field(value: object) -> str:
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a record table (or any DataFrame of strings) as CSV.
+    """Write a record table (or any DataFrame of strings) as CSV, or as Parquet
+    when ``path`` ends in ``.parquet`` or ``.pq``.
 
     The index is written as the first column (named ``df.index.name`` or
     ``"id"``) unless it is a plain ``RangeIndex`` without a name. Missing values
     are written as empty fields and empty strings as ``""``, so
     :func:`load_table` reads back exactly the same table.
     """
+    from data.parquet import is_parquet, write_parquet
+
+    if is_parquet(path):
+        return write_parquet(df, path)
     path = Path(path)
     write_index = not (isinstance(df.index, pd.RangeIndex) and df.index.name is None)
     names = ([str(df.index.name or "id")] if write_index else []) + [str(c) for c in df.columns]
