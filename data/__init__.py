@@ -12,11 +12,13 @@ from data.datasets import (
 )
 from data.ditto import load_ditto, parse_ditto_side
 from data.errors import BemError
+from data.noisy_copy import NOISE_RATES, noisy_copy
 from data.pairs import Record, RecordPairs, load_pairs, validate_pairs
 from data.synthetic import SyntheticDedup, SyntheticLinkage, make_dedup, make_linkage
 from data.table import load_table, read_csv_strings, validate_table, write_table
 
 __all__ = [
+    "NOISE_RATES",
     "BemError",
     "DedupDataset",
     "LinkageDataset",
@@ -34,6 +36,7 @@ __all__ = [
     "load_table",
     "make_dedup",
     "make_linkage",
+    "noisy_copy",
     "normalize_dedup_matches",
     "parse_ditto_side",
     "read_csv_strings",

@@ -1,0 +1,97 @@
+"""The label-free first model: self-supervised pairs and a fit without labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bem.labelfree import fit_label_free, self_supervised_pairs
+from data import make_dedup, make_linkage, noisy_copy
+
+
+@pytest.fixture(scope="module")
+def dedup_records():
+    return make_dedup(n_entities=60, seed=2, progress=False).records
+
+
+@pytest.fixture(scope="module")
+def linkage():
+    return make_linkage(n_entities=50, seed=5, progress=False)
+
+
+def test_noisy_copy_changes_every_record_and_keeps_evidence(dedup_records):
+    copy = noisy_copy(dedup_records, seed=3)
+    assert list(copy.index) == [f"{i}~copy" for i in dedup_records.index]
+    for (_, a), (_, b) in zip(dedup_records.iterrows(), copy.iterrows()):
+        present = a.notna()
+        assert not a[present].equals(b[present])  # the copy differs somewhere
+        if present.any():
+            assert b.notna().any()  # never every value removed
+    again = noisy_copy(dedup_records, seed=3)
+    pd.testing.assert_frame_equal(copy, again)
+    with pytest.raises(ValueError, match="noise"):
+        noisy_copy(dedup_records, noise=-1)
+
+
+def _check(pairs):
+    frame = pairs.pairs
+    assert set(frame["label"]) == {0, 1}
+    assert frame["rtable_id"].str.endswith("~copy").all()
+    assert set(frame["ltable_id"]) <= set(pairs.left.index)
+    assert set(frame["rtable_id"]) <= set(pairs.right.index)
+    own = frame["rtable_id"] == frame["ltable_id"] + "~copy"
+    # a record against its own copy is a positive, and every positive is one
+    assert (frame.loc[own, "label"] == 1).all() and (frame.loc[~own, "label"] == 0).all()
+    assert not frame.duplicated(["ltable_id", "rtable_id"]).any()
+
+
+def test_dedup_self_supervised_pairs(dedup_records):
+    pairs = self_supervised_pairs(dedup_records, key=["title"], max_records=80, seed=1)
+    _check(pairs)
+    assert int(pairs.labels.sum()) == 80
+    negatives = int((pairs.labels == 0).sum())
+    assert 80 <= negatives <= 80 * 3  # 1 random + at most 2 neighbours each
+    again = self_supervised_pairs(dedup_records, key=["title"], max_records=80, seed=1)
+    pd.testing.assert_frame_equal(pairs.pairs, again.pairs)
+
+
+def test_linkage_negatives_stay_inside_a_table_or_go_across_at_random(linkage):
+    pairs = self_supervised_pairs(linkage.left, linkage.right, key=["title"], max_records=60)
+    _check(pairs)
+    frame = pairs.pairs
+    side_l = frame["ltable_id"].str.split(":").str[0]
+    side_r = frame["rtable_id"].str.split(":").str[0]
+    assert set(side_l) <= {"left", "right"}
+    neg = frame["label"] == 0
+    # every record gets one random negative from the other table
+    assert int((neg & (side_l != side_r)).sum()) == 60
+
+
+def test_fit_label_free_trains_without_labels(tiny_model_dir, dedup_records, tmp_path):
+    matcher = fit_label_free(
+        dedup_records,
+        model=str(tiny_model_dir),
+        max_length=64,
+        attributes=["brand", "title", "model"],
+        key=["title"],
+        max_records=40,
+        fit_kwargs={"epochs": 1},
+        progress=False,
+    )
+    assert matcher.train_info_["label_free"] is True
+    assert "no labels" in matcher.train_info_["data"]
+    assert 0.0 <= matcher.threshold_ <= 1.0
+    matcher.save_pretrained(tmp_path / "m")
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "no labels" in card
+    from data import RecordPairs
+    from matcher import Matcher
+
+    back = Matcher.from_pretrained(tmp_path / "m")
+    probe = RecordPairs(
+        dedup_records,
+        dedup_records,
+        pd.DataFrame({"ltable_id": dedup_records.index[:4], "rtable_id": dedup_records.index[1:5]}),
+    )
+    np.testing.assert_allclose(back.predict_proba(probe), matcher.predict_proba(probe), atol=1e-6)
