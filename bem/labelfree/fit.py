@@ -44,6 +44,7 @@ def fit_label_free(
     model: str | None = None,
     max_length: int = 128,
     attributes: Sequence[str] | None = None,
+    matcher_kwargs: dict[str, Any] | None = None,
     key: Sequence[str] | None = None,
     max_records: int = 1000,
     seed: int = 0,
@@ -56,6 +57,7 @@ def fit_label_free(
         left, right: the table to deduplicate, or the two tables to link.
         model: the encoder to start from (default: the packaged MiniLM).
         max_length, attributes: passed to :class:`matcher.Matcher`.
+        matcher_kwargs: more :class:`matcher.Matcher` settings (they win over the above).
         key: the blocking key the hard negatives come from.
         max_records: records sampled to make self-pairs of.
         fit_kwargs: overrides of :data:`LABEL_FREE_FIT`.
@@ -69,7 +71,8 @@ def fit_label_free(
     train, valid = split_train_valid(pairs, seed=seed)
     settings = {**LABEL_FREE_FIT, **(fit_kwargs or {})}
     settings["augment"] = list(settings.get("augment", ()))
-    matcher = Matcher(model=model, max_length=max_length, attributes=attributes, seed=seed)
+    kwargs = {"model": model, "max_length": max_length, "attributes": attributes, "seed": seed}
+    matcher = Matcher(**{**kwargs, **(matcher_kwargs or {})})
     matcher.fit(train, valid, progress=progress, **settings)
     matcher.train_info_["label_free"] = True
     matcher.train_info_["data"] = (

@@ -1,0 +1,314 @@
+"""Label efficiency: test F1 with 0, 50, 100, 200, 500 and 1000 labels.
+
+On the DeepMatcher splits of ``abt_buy``, ``amazon_google`` and ``dblp_acm``
+(test F1 comparable with published work):
+
+- **0 labels**: the label-free model (:func:`bem.labelfree.fit_label_free`)
+  trained on the two tables alone, never on a pair's label; its threshold is
+  chosen on held-out self-supervised pairs.
+- **n labels**: n pairs drawn at random (seed 0) from the DeepMatcher train
+  split, the pool published active-learning work draws from. BEM fine-tunes the
+  label-free model on them with the few-label rule of :func:`few_label_fit`
+  (a fifth of the n pairs held out for early stopping and the threshold). Beside
+  it, dedupe 3 (``bench`` extra) trained on the same n labels through its
+  training-file route, scored on the same test pairs at its 0.5 threshold.
+
+Nothing scored was trained on: the test split is never sampled. Models are
+cached in ``~/.cache/bem/models`` by data and code hash (``bench/common.py``).
+
+    python bench/label_efficiency.py                         # all sets and budgets
+    python bench/label_efficiency.py --datasets dblp_acm --budgets 0 500
+
+Writes ``bench/results/label_efficiency.{json,md}``; a partial run keeps the
+other points already in the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import CACHE, INFO, code_hash, data_hash, load_magellan  # noqa: E402
+
+logger = logging.getLogger("bench.label_efficiency")
+
+RESULTS = ROOT / "bench" / "results"
+SETS = ("abt_buy", "amazon_google", "dblp_acm")
+BUDGETS = (0, 50, 100, 200, 500, 1000)
+SEED = 0
+
+# The encoder settings of every point: Ditto's 256 tokens with TF-IDF summarization,
+# as the full-label benchmark (bench/common.py) uses.
+MATCHER_KWARGS: dict[str, Any] = {"max_length": 256, "summarize": True}
+LABEL_FREE_RECORDS = 800
+
+
+def few_label_fit(n_train: int) -> dict[str, Any]:
+    """The fine-tuning rule for ``n_train`` labelled pairs (one rule for every size).
+
+    About 3,200 pair presentations in all (at least 4 and at most 20 epochs), a
+    learning rate half the full-label recipe's (the start is already a matcher),
+    no negative sampling (every label is used every epoch), swap augmentation.
+    Set a priori, not tuned on these sets.
+    """
+    epochs = int(min(20, max(4, math.ceil(3200 / max(n_train, 1)))))
+    return {
+        "epochs": epochs,
+        "learning_rate": 5e-5,
+        "batch_size": 16,
+        "warmup_ratio": 0.1,
+        "class_weight": "sqrt",
+        "augment": ["swap"],
+        "augment_prob": 0.5,
+        "early_stopping": 3,
+    }
+
+
+def _cached(name: str, payload: dict[str, Any], build) -> tuple[Any, dict[str, Any]]:
+    from matcher import Matcher
+
+    key = json.dumps(payload, sort_keys=True, default=str)
+    import hashlib
+
+    path = CACHE / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+    if (path / INFO).is_file():
+        return Matcher.from_pretrained(path), json.loads((path / INFO).read_text())
+    start = time.perf_counter()
+    matcher = build()
+    info = {"train_seconds": round(time.perf_counter() - start, 1), "path": str(path)}
+    tmp = path.with_name(path.name + ".tmp")
+    matcher.save_pretrained(tmp, overwrite=True)
+    (tmp / INFO).write_text(json.dumps(info, indent=2))
+    if path.exists():
+        import shutil
+
+        shutil.rmtree(path)
+    tmp.rename(path)
+    return matcher, info
+
+
+def label_free(dataset: str, ds) -> tuple[Any, dict[str, Any]]:
+    from bem.labelfree import fit_label_free
+
+    payload = {
+        "tables": data_hash_tables(ds.left, ds.right),
+        "code": code_hash(),
+        "records": LABEL_FREE_RECORDS,
+        "matcher": MATCHER_KWARGS,
+        "seed": SEED,
+    }
+    return _cached(
+        f"labelfree-{dataset}",
+        payload,
+        lambda: fit_label_free(
+            ds.left,
+            ds.right,
+            matcher_kwargs=MATCHER_KWARGS,
+            max_records=LABEL_FREE_RECORDS,
+            seed=SEED,
+        ),
+    )
+
+
+def data_hash_tables(left: pd.DataFrame, right: pd.DataFrame) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for t in (left, right):
+        digest.update(t.to_csv().encode("utf-8"))
+    return digest.hexdigest()
+
+
+def sample_labels(ds, n: int, *, seed: int = SEED):
+    """``n`` pairs drawn uniformly at random from the train split (never the test split)."""
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(ds.train), size=min(n, len(ds.train)), replace=False))
+    return ds.train[idx]
+
+
+def bem_point(dataset: str, ds, labels, start_dir: str) -> tuple[float, float]:
+    from bem.training import split_train_valid
+    from matcher import Matcher
+
+    train, valid = split_train_valid(labels, seed=SEED)
+    settings = few_label_fit(len(train))
+    payload = {
+        "labels": data_hash(train, valid),
+        "code": code_hash(),
+        "start": start_dir,
+        "fit": settings,
+    }
+
+    def build():
+        return Matcher.from_pretrained(start_dir).fit(train, valid, **settings)
+
+    matcher, info = _cached(f"fewlabel-{dataset}-n{len(labels)}", payload, build)
+    return float(matcher.evaluate(ds.test).f1), info["train_seconds"]
+
+
+def _dedupe_record(row: pd.Series) -> dict[str, str | None]:
+    return {k: (v if isinstance(v, str) and v.strip() else None) for k, v in row.items()}
+
+
+def dedupe_point(ds, labels) -> float:
+    """F1 on the test pairs of dedupe 3 trained on ``labels`` (its 0.5 threshold)."""
+    import io
+
+    try:
+        import dedupe
+        from dedupe import variables
+    except ImportError:
+        raise ImportError(
+            "the dedupe baseline needs: pip install 'dedupe==3.0.3' 'BTrees<6'"
+        ) from None
+    fields = [variables.String(c, has_missing=True) for c in ds.left.columns]
+    data_1 = {f"a{i}": _dedupe_record(r) for i, r in ds.left.iterrows()}
+    data_2 = {f"b{i}": _dedupe_record(r) for i, r in ds.right.iterrows()}
+    match, distinct = [], []
+    for a, b, y in zip(labels.pairs["ltable_id"], labels.pairs["rtable_id"], labels.labels):
+        (match if y == 1 else distinct).append([data_1[f"a{a}"], data_2[f"b{b}"]])
+    training = io.StringIO(json.dumps({"match": match, "distinct": distinct}))
+    linker = dedupe.RecordLink(fields, num_cores=1)
+    linker.prepare_training(data_1, data_2, training_file=training, sample_size=1500)
+    linker.train(index_predicates=False)
+    pairs = [
+        ((f"a{a}", data_1[f"a{a}"]), (f"b{b}", data_2[f"b{b}"]))
+        for a, b in zip(ds.test.pairs["ltable_id"], ds.test.pairs["rtable_id"])
+    ]
+    scored = linker.score(pairs)
+    score = {tuple(p): float(s) for p, s in zip(scored["pairs"], scored["score"])}
+    pred = np.array([score.get((a, b), 0.0) >= 0.5 for (a, _), (b, _) in pairs])
+    truth = ds.test.labels == 1
+    tp = int((pred & truth).sum())
+    return 0.0 if tp == 0 else 2 * tp / (int(pred.sum()) + int(truth.sum()))
+
+
+def run(
+    datasets, budgets, *, with_dedupe: bool, command: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for dataset in datasets:
+        ds = load_magellan(dataset)
+        out[dataset] = {}
+        start, info = label_free(dataset, ds)
+        start_dir = info["path"]
+        for n in budgets:
+            t0 = time.perf_counter()
+            if n == 0:
+                point = {
+                    "random_f1": float(start.evaluate(ds.test).f1),
+                    "positives": 0,
+                    "train_seconds": info["train_seconds"],
+                }
+            else:
+                labels = sample_labels(ds, n)
+                f1, seconds = bem_point(dataset, ds, labels, start_dir)
+                point = {
+                    "random_f1": f1,
+                    "positives": int(labels.labels.sum()),
+                    "train_seconds": seconds + info["train_seconds"],
+                }
+                if with_dedupe:
+                    point["dedupe_f1"] = dedupe_point(ds, labels)
+            point["seconds"] = round(time.perf_counter() - t0, 1)
+            point["command"] = command
+            point["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            point["machine"] = f"{os.cpu_count()} cores, {platform.machine()}"
+            out[dataset][str(n)] = point
+            logger.info("%s @ %d labels: %s", dataset, n, point)
+    return out
+
+
+ANCHORS = {
+    "0": "ZeroER 52 / 48 / 96; CollaborER 83.2 / 68.6 / 98.6; AutoER 81.9 / 57.8 / 98.4",
+    "500": "Battleship (500 active labels) 68.0 / 61.5 / -; CLER 71.3 on amazon_google",
+}
+TARGETS = {"0": (0.52, 0.48, 0.96), "500": (0.68, 0.615, 0.97)}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    points = [p for block in results.values() for p in block.values()]
+    commands = sorted({p["command"] for p in points})
+    lines = [
+        "# Label efficiency (DeepMatcher test splits)",
+        "",
+        f"Commands: {'; '.join(f'`{c}`' for c in commands)}  ",
+        f"Machine: {points[0]['machine'] if points else '-'}; last point "
+        f"{max((p['date'] for p in points), default='-')}",
+        "",
+        "Test F1 at each label budget (labels drawn at random from the train split, seed "
+        "0; 0 = the label-free model). BEM fine-tunes the label-free model with "
+        "`few_label_fit`; dedupe 3 trains on the same labels and scores the same test "
+        "pairs. Train minutes include the label-free model's.",
+        "",
+        "| set | labels | positives | BEM F1 | dedupe F1 | train min |",
+        "|---|---|---|---|---|---|",
+    ]
+    for dataset, points in results.items():
+        for n, p in sorted(points.items(), key=lambda kv: int(kv[0])):
+            dedupe = f"{100 * p['dedupe_f1']:.1f}" if "dedupe_f1" in p else "-"
+            lines.append(
+                f"| {dataset} | {n} | {p['positives']} | {100 * p['random_f1']:.1f} | "
+                f"{dedupe} | {p['train_seconds'] / 60:.1f} |"
+            )
+    lines += ["", "Targets and anchors (abt_buy / amazon_google / dblp_acm):", ""]
+    for n, (goal, anchor) in ((n, (TARGETS[n], ANCHORS[n])) for n in TARGETS):
+        got = []
+        for dataset, target in zip(SETS, goal):
+            p = results.get(dataset, {}).get(n)
+            if p is None:
+                got.append(f"{dataset} not measured")
+                continue
+            ok = p["random_f1"] >= target
+            if n != "0" and "dedupe_f1" in p:
+                ok = ok and p["random_f1"] > p["dedupe_f1"]
+            got.append(f"{dataset} {100 * p['random_f1']:.1f} ({'met' if ok else 'NOT met'})")
+        lines.append(
+            f"- {n} labels: target {' / '.join(str(t) for t in goal)}"
+            f"{' and above dedupe' if n != '0' else ''}: {', '.join(got)}. Anchors: {anchor}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=list(SETS), choices=SETS)
+    parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
+    parser.add_argument("--no-dedupe", action="store_true", help="skip the dedupe baseline")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    code_hash()
+    path = RESULTS / "label_efficiency.json"
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    command = "python bench/label_efficiency.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    new = run(args.datasets, args.budgets, with_dedupe=not args.no_dedupe, command=command.strip())
+    for dataset, points in new.items():
+        saved.setdefault(dataset, {}).update(points)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
+    text = markdown(saved)
+    (RESULTS / "label_efficiency.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
