@@ -24,6 +24,7 @@ import pandas as pd
 from bem.cluster import ClusterMethod
 from bem.entities import resolve_entities
 from bem.inputs import check_table, check_threshold, default_key
+from bem.labels import prepare_labels
 from bem.linkage import one_to_one, tune_one_to_one_threshold
 from bem.review import explain_review, select_for_review
 from data import RecordPairs
@@ -142,6 +143,7 @@ def _run(
     check_table(left, sources[0], key)
     if right is not None:
         check_table(right, sources[1], key)
+    truth = None if labels is None else prepare_labels(labels, unordered=right is None)
     link_threshold = getattr(matcher, "link_threshold_", None) if one_to_one_links else None
     if threshold is None and link_threshold is not None:
         thr = float(link_threshold)
@@ -208,7 +210,8 @@ def _run(
             right_table,
             method=explain_method,
             review=review,
-            labels=labels,
+            truth=truth,
+            unordered=right is None,
             seed=seed,
             progress=progress,
         )
@@ -264,7 +267,9 @@ def dedup(
             ``"components"``.
         explain_method: explanation method for the reviewed pairs; ``None`` skips it.
         review: counts for :func:`select_for_review`.
-        labels: optional true labels (``ltable_id, rtable_id, label``) shown in the report.
+        labels: optional true labels (``ltable_id, rtable_id, label``) shown in the
+            report and ``review``; they may cover only some pairs (the others are
+            unknown) and are matched to the candidates on the unordered pair.
     """
     return _run(
         records,
@@ -312,7 +317,8 @@ def link(
     ``one_to_one`` matches each record at most once (best score first), for two
     sources that are each free of duplicates. Its default threshold is the
     matcher's ``link_threshold_`` when one was tuned (``bem train --one-to-one``,
-    :func:`tune_one_to_one_threshold`), else the matcher's own.
+    :func:`tune_one_to_one_threshold`), else the matcher's own. ``labels`` are
+    matched to the candidates on the ordered pair (left id, right id).
     """
     return _run(
         left,

@@ -2,17 +2,20 @@
 
 :func:`select_for_review` picks the lowest-confidence merges, the strongest
 rejected candidates and a random sample of the rest; :func:`explain_review`
-attaches the true labels when a label table is given and explains the chosen
-pairs with :class:`explain.Explainer`.
+attaches the true labels when a label table is given (:mod:`bem.labels`: a pair
+without one is unknown, never a non-match) and explains the chosen pairs with
+:class:`explain.Explainer`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from bem.labels import attach_labels
 from data import RecordPairs
 
 if TYPE_CHECKING:
@@ -48,16 +51,6 @@ def select_for_review(
     return pd.concat([low, strong, picked])
 
 
-def _attach_labels(chosen: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    truth = labels.assign(
-        ltable_id=labels["ltable_id"].astype(str),
-        rtable_id=labels["rtable_id"].astype(str),
-    )[["ltable_id", "rtable_id", "label"]]
-    out = chosen.merge(truth, on=["ltable_id", "rtable_id"], how="left")
-    out["label"] = out["label"].fillna(0).astype("int8")
-    return out
-
-
 def explain_review(
     pairs: pd.DataFrame,
     matcher: Matcher,
@@ -66,23 +59,32 @@ def explain_review(
     *,
     method: str,
     review: dict[str, int],
-    labels: pd.DataFrame | None,
+    truth: pd.DataFrame | None,
+    unordered: bool,
     seed: int,
     progress: bool,
 ) -> tuple[pd.DataFrame, list[Any]]:
     """Choose the pairs to review and explain them with ``method``.
 
-    ``right`` is ``left`` in deduplication. Returns the chosen pairs (with
-    ``review_reason``) and their explanations, in the same order.
+    ``right`` is ``left`` in deduplication (``unordered``). ``truth`` (from
+    :func:`bem.labels.prepare_labels`) adds ``label`` and ``outcome`` to the
+    chosen pairs and sets each explanation's label; a pair it does not cover
+    keeps ``label=None``. Returns the chosen pairs (with ``review_reason``) and
+    their explanations, in the same order.
     """
     chosen = select_for_review(pairs, seed=seed, **review)
+    if truth is not None:
+        chosen = attach_labels(chosen, truth, unordered=unordered)
     if not len(chosen):
         return chosen, []
-    to_explain = chosen[["ltable_id", "rtable_id", "review_reason"]].reset_index(drop=True)
-    if labels is not None:
-        to_explain = _attach_labels(to_explain, labels)
     from explain import Explainer
 
+    to_explain = chosen[["ltable_id", "rtable_id"]].reset_index(drop=True)
     explainer = Explainer(matcher, method=method)
     explanations = explainer.explain(RecordPairs(left, right, to_explain), progress=progress)
+    if truth is not None:
+        explanations = [
+            replace(e, label=None if pd.isna(y) else int(y))
+            for e, y in zip(explanations, chosen["label"])
+        ]
     return chosen, explanations

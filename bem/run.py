@@ -117,13 +117,14 @@ def _load_matcher(model: str):
 
 def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineResult:
     """Load the inputs and the model named in ``config``, run, write the outputs."""
-    from data import load_pairs, load_table
+    from data import load_table, read_csv_strings
 
     started = time.perf_counter()
     t0 = time.perf_counter()
     tables = [load_table(p, id_column=config.id_column) for p in config.inputs]
     matcher = _load_matcher(config.model)
-    labels = load_pairs(config.labels) if config.labels else None
+    # checked by the pipeline, which joins them on the pair (unordered in dedup)
+    labels = read_csv_strings(config.labels) if config.labels else None
     load_seconds = time.perf_counter() - t0
     common = dict(
         key=config.key,

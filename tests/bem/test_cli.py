@@ -334,3 +334,18 @@ def test_empty_table_and_non_model_dir_are_one_line(workspace, tmp_path):
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "not a BEM model" in proc.stderr
+
+
+def test_conflicting_labels_are_one_line_naming_the_pair(workspace, tmp_path, capsys):
+    left = pd.read_csv(workspace / "left.csv", dtype=str)
+    a, b = left["id"].iloc[0], left["id"].iloc[1]
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"ltable_id,rtable_id,label\n{a},{b},1\n{b},{a},0\n", encoding="utf-8")
+    args = ["dedup", str(workspace / "left.csv"), "--model", str(workspace / "model")]
+    code = main([*args, "--labels", str(labels), "-o", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    lo, hi = sorted((a, b))
+    assert "labels.csv: conflicting labels for the pair" in err[0]
+    assert f"({lo!r}, {hi!r})" in err[0]
