@@ -6,7 +6,9 @@ from the encoded sequence: the kept tokens are packed together, so blanking a
 whole field gives exactly the sequence of a record whose value is empty
 (``COL title VAL COL brand VAL ...``). Special and structure tokens are always
 kept. Removal, unlike replacing tokens by ``[MASK]``/``[PAD]``, never shows the
-model an input it was not trained on.
+model an input it was not trained on. Every call goes through the pipeline's
+scoring path (:func:`explain.scoring.score_batch`: the int8 model of a matcher
+built with ``quantize=True``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from explain.fields import PairFields, pair_fields
+from explain.scoring import score_batch
 
 __all__ = ["CallCounter", "RemovalScorer", "single_batch"]
 
@@ -134,10 +137,9 @@ class RemovalScorer:
                 ids[r, :n] = torch.tensor(seqs[j][0], dtype=torch.long)
                 types[r, :n] = torch.tensor(seqs[j][1], dtype=torch.long)
                 mask[r, :n] = 1
-            with torch.no_grad():
-                proba = self.matcher.forward_proba(ids, mask, types)
+            proba = score_batch(self.matcher, ids, mask, types)
             self.counter.add(len(idx))
-            out[idx] = proba.detach().float().cpu().numpy().reshape(-1)
+            out[idx] = proba.numpy().astype(np.float64)
         return out
 
     def keep_proba(self, i: int, keep: Any) -> Any:
