@@ -2,11 +2,22 @@
 
 ``Explainer(matcher, method=...).explain(pairs)`` attributes every decision to
 the value tokens of the serialized pair, maps each token to its record side and
-attribute with the encoder's span map, and aggregates per field. Reports go to
+attribute with the encoder's span map, and aggregates per field; every
+explanation is then tested by model calls: the top field removed
+(:class:`TopFieldCheck`) and the fewest field edits that flip the decision
+(:class:`Counterfactual`). Reports go to
 JSON lines (:func:`write_jsonl`) and one offline HTML file (:func:`write_html`);
 :mod:`explain.faithfulness` measures how faithful the attributions are.
 """
 
+from explain.counterfactual import (
+    Counterfactual,
+    FieldEdit,
+    TopFieldCheck,
+    search_counterfactual,
+    top_field_check,
+)
+from explain.entities import EntityLink, EntityView
 from explain.explainer import DEFAULT_METHOD, METHODS, Explainer, Method
 from explain.explanation import Explanation, FieldScore, TokenScore
 from explain.faithfulness import (
@@ -27,13 +38,18 @@ __all__ = [
     "EXPLANATION_SCHEMA",
     "METHODS",
     "SCHEMA_VERSION",
+    "Counterfactual",
+    "EntityLink",
+    "EntityView",
     "Explainer",
     "Explanation",
     "Faithfulness",
+    "FieldEdit",
     "FieldScore",
     "Method",
     "PairFields",
     "TokenScore",
+    "TopFieldCheck",
     "eraser",
     "evaluate_faithfulness",
     "field_removal_auc",
@@ -44,6 +60,8 @@ __all__ = [
     "planted_token_accuracy",
     "read_jsonl",
     "render_html",
+    "search_counterfactual",
+    "top_field_check",
     "write_html",
     "write_jsonl",
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "TokenScore",
 ]
 
+from explain.counterfactual import Counterfactual, TopFieldCheck
 from explain.schema import SCHEMA_VERSION
 
 Side = Literal["left", "right"]
@@ -88,6 +89,10 @@ class FieldScore:
         }
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _finite(x: float) -> float:
     x = float(x)
     if not math.isfinite(x):
@@ -102,9 +107,12 @@ class Explanation:
     Attributes:
         left_id, right_id: the pair's record ids.
         left, right: the two records as the matcher saw them (attribute -> value).
-        probability: the matcher's probability of "match".
-        threshold: the decision threshold; ``decision = probability >= threshold``.
-        decision: 1 for "match", 0 for "no match".
+        probability: the matcher's probability of "match", by the pipeline's
+            scoring path (the int8 model of a ``quantize=True`` matcher).
+        threshold: the decision threshold in effect.
+        decision: 1 for "match", 0 for "no match": ``probability >= threshold``
+            unless the caller set it (a pipeline decides by linkage or
+            clustering; see :meth:`explain.Explainer.explain`).
         label: the true label when known, else ``None``.
         tokens: one :class:`TokenScore` per value token the matcher read (tokens
             removed by truncation are absent).
@@ -114,11 +122,24 @@ class Explanation:
             evenly over the field's tokens, so the sum holds for every method.
         method: the attribution method's name.
         settings: the method's settings (JSON values).
-        model_calls: number of pairs the model scored to build this explanation
+        model_calls: number of pairs the model scored to build the attribution
             (a forward pass over a batch of n perturbed inputs counts n).
-        seconds: wall-clock time spent on this explanation.
+        seconds: wall-clock time spent on the attribution.
         delta: the convergence delta of integrated gradients (completeness
             error: sum of attributions minus ``f(x) - f(baseline)``), else ``None``.
+        decision_rule: how the decision was made, in words (e.g. ``"one-to-one
+            linkage at threshold 0.032"``); ``None`` in documents older than 1.1.
+        review_reason: why the pair was chosen for review (e.g.
+            ``"lowest-confidence merge"``), when it was.
+        counterfactual: the fewest field edits found that flip the decision,
+            ``None`` when none was found within the budget, the search was
+            off, or the decision is not the pair's score against the threshold.
+        counterfactual_calls: pairs the counterfactual search scored (found or
+            not), not counted in ``model_calls``.
+        top_field_check: P(match) with the top field removed on both sides
+            (one model call, not counted in ``model_calls``).
+        check_seconds: wall-clock time of the top-field check and the
+            counterfactual search.
     """
 
     left_id: str
@@ -136,6 +157,22 @@ class Explanation:
     seconds: float = 0.0
     label: int | None = None
     delta: float | None = None
+    decision_rule: str | None = None
+    review_reason: str | None = None
+    counterfactual: Counterfactual | None = None
+    counterfactual_calls: int = 0
+    top_field_check: TopFieldCheck | None = None
+    check_seconds: float = 0.0
+
+    @property
+    def score_decision(self) -> int:
+        """``probability >= threshold``: the decision of the pair's score alone."""
+        return int(self.probability >= self.threshold)
+
+    @property
+    def top_field(self) -> FieldScore | None:
+        """The field with the highest ``|combined|`` score (``None`` without fields)."""
+        return max(self.fields, key=lambda f: abs(f.combined), default=None)
 
     @property
     def outcome(self) -> str | None:
@@ -171,13 +208,24 @@ class Explanation:
             "model_calls": int(self.model_calls),
             "seconds": float(self.seconds),
             "delta": None if self.delta is None else float(self.delta),
+            "decision_rule": self.decision_rule,
+            "review_reason": self.review_reason,
+            "counterfactual": None
+            if self.counterfactual is None
+            else self.counterfactual.to_dict(),
+            "counterfactual_calls": int(self.counterfactual_calls),
+            "top_field_check": (
+                None if self.top_field_check is None else self.top_field_check.to_dict()
+            ),
+            "check_seconds": float(self.check_seconds),
             "fields": [f.to_dict() for f in self.fields],
             "tokens": [t.to_dict() for t in self.tokens],
         }
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Explanation:
-        """Read a document written by :meth:`to_dict`.
+        """Read a document written by :meth:`to_dict` (any 1.x version; keys
+        added after 1.0 take their defaults when absent).
 
         Raises:
             ValueError: the document has another major schema version or lacks
@@ -219,6 +267,20 @@ class Explanation:
                 seconds=float(doc.get("seconds", 0.0)),
                 label=None if doc.get("label") is None else int(doc["label"]),
                 delta=None if doc.get("delta") is None else float(doc["delta"]),
+                decision_rule=_text(doc.get("decision_rule")),
+                review_reason=_text(doc.get("review_reason")),
+                counterfactual=(
+                    None
+                    if doc.get("counterfactual") is None
+                    else Counterfactual.from_dict(doc["counterfactual"])
+                ),
+                counterfactual_calls=int(doc.get("counterfactual_calls", 0)),
+                top_field_check=(
+                    None
+                    if doc.get("top_field_check") is None
+                    else TopFieldCheck.from_dict(doc["top_field_check"])
+                ),
+                check_seconds=float(doc.get("check_seconds", 0.0)),
             )
         except KeyError as err:
             raise ValueError(f"explanation document lacks the key {err}") from None
@@ -238,6 +300,8 @@ class Explanation:
                 "probability": self.probability,
                 "decision": self.decision,
                 "method": self.method,
+                "decision_rule": self.decision_rule,
+                "review_reason": self.review_reason,
             }
             for f in self.fields
         ]
@@ -256,4 +320,6 @@ _FRAME_COLUMNS = (
     "probability",
     "decision",
     "method",
+    "decision_rule",
+    "review_reason",
 )

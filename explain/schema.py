@@ -7,6 +7,11 @@ validate against :data:`EXPLANATION_SCHEMA` (JSON Schema draft 2020-12).
 Version history:
 
 - ``1.0``: first version.
+- ``1.1``: adds ``decision_rule``, ``review_reason``, ``counterfactual``,
+  ``counterfactual_calls``, ``top_field_check`` and ``check_seconds``
+  (optional: a 1.0 document still validates and reads, with their defaults);
+  ``decision`` may be set by the caller (see ``decision_rule``), and
+  ``seconds``/``model_calls`` count the attribution only.
 
 Reading rules: a reader accepts any ``1.x`` document and ignores keys it does
 not know; ``schema_version`` changes its major number when a key is removed or
@@ -20,10 +25,28 @@ from typing import Any
 
 __all__ = ["EXPLANATION_SCHEMA", "SCHEMA_VERSION", "load_schema"]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """Version of the document written by :meth:`explain.Explanation.to_dict`."""
 
 _NUMBER = {"type": "number"}
+_PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
+_DECISION = {"type": "integer", "enum": [0, 1]}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+_EDIT = {
+    "type": "object",
+    "required": ["attribute", "action", "side", "value"],
+    "properties": {
+        "attribute": {"type": "string"},
+        "action": {
+            "type": "string",
+            "enum": ["blank", "copy"],
+            "description": "blank: the value is removed; copy: the side gets the other "
+            "record's value.",
+        },
+        "side": {"type": "string", "enum": ["left", "right", "both"]},
+        "value": {**_TEXT_OR_NULL, "description": "The new value (null for a blank)."},
+    },
+}
 _RECORD = {
     "type": "object",
     "description": "The record as the matcher saw it: attribute -> value (null when missing).",
@@ -71,9 +94,9 @@ EXPLANATION_SCHEMA: dict[str, Any] = {
         },
         "threshold": {"type": "number", "minimum": 0, "maximum": 1},
         "decision": {
-            "type": "integer",
-            "enum": [0, 1],
-            "description": "1 = match (probability >= threshold), 0 = no match.",
+            **_DECISION,
+            "description": "1 = match, 0 = no match: probability >= threshold unless "
+            "decision_rule says otherwise.",
         },
         "method": {
             "type": "string",
@@ -90,6 +113,44 @@ EXPLANATION_SCHEMA: dict[str, Any] = {
             "type": ["number", "null"],
             "description": "Integrated gradients' convergence delta; null for other methods.",
         },
+        "decision_rule": {
+            **_TEXT_OR_NULL,
+            "description": "How the decision was made, e.g. 'one-to-one linkage at "
+            "threshold 0.032' (added in 1.1).",
+        },
+        "review_reason": {
+            **_TEXT_OR_NULL,
+            "description": "Why the pair was chosen for review, e.g. 'lowest-confidence "
+            "merge' (added in 1.1).",
+        },
+        "counterfactual": {
+            "type": ["object", "null"],
+            "description": "The fewest field edits found that flip the decision; null when "
+            "none was found within the budget (added in 1.1).",
+            "required": ["edits", "probability", "decision", "model_calls"],
+            "properties": {
+                "edits": {"type": "array", "items": _EDIT},
+                "probability": {**_PROBABILITY, "description": "P(match) after the edits."},
+                "decision": _DECISION,
+                "model_calls": {"type": "integer", "minimum": 0},
+            },
+        },
+        "counterfactual_calls": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Pairs the counterfactual search scored (added in 1.1).",
+        },
+        "top_field_check": {
+            "type": ["object", "null"],
+            "description": "P(match) with the top field blanked on both sides, one model "
+            "call (added in 1.1).",
+            "required": ["attribute", "probability_without"],
+            "properties": {
+                "attribute": {"type": "string"},
+                "probability_without": _PROBABILITY,
+            },
+        },
+        "check_seconds": {"type": "number", "minimum": 0},
         "fields": {
             "type": "array",
             "description": "One entry per attribute; positive scores push towards match.",

@@ -10,10 +10,13 @@ import pytest
 from explain import (
     METHODS,
     SCHEMA_VERSION,
+    Counterfactual,
     Explainer,
     Explanation,
+    FieldEdit,
     FieldScore,
     TokenScore,
+    TopFieldCheck,
     load_schema,
     read_jsonl,
     write_jsonl,
@@ -185,3 +188,52 @@ def test_non_finite_scores_are_refused():
     e = make_explanation(fields=(FieldScore("title", math.nan, 0.0),))
     with pytest.raises(ValueError, match="not finite"):
         e.to_dict()
+
+
+def test_checks_and_decision_fields_round_trip_and_validate():
+    e = make_explanation(
+        decision_rule="one-to-one linkage at threshold 0.032",
+        review_reason="lowest-confidence merge",
+        counterfactual=Counterfactual(
+            (FieldEdit("price", "copy", "left", "10"), FieldEdit("title", "blank", "both")),
+            0.21,
+            0,
+            17,
+        ),
+        counterfactual_calls=17,
+        top_field_check=TopFieldCheck("title", 0.3),
+        check_seconds=0.05,
+    )
+    doc = e.to_dict()
+    validate(doc)
+    assert doc["counterfactual"]["edits"][0] == {
+        "attribute": "price",
+        "action": "copy",
+        "side": "left",
+        "value": "10",
+    }
+    assert doc["top_field_check"] == {"attribute": "title", "probability_without": 0.3}
+    assert Explanation.from_dict(json.loads(json.dumps(doc))) == e
+    frame = e.to_frame()
+    assert set(frame["review_reason"]) == {"lowest-confidence merge"}
+    bad = json.loads(json.dumps(doc))
+    bad["counterfactual"]["edits"][0]["action"] = "swap"
+    assert any("swap" in err for err in schema_errors(bad, load_schema()))
+
+
+def test_version_1_0_documents_still_read():
+    doc = make_explanation().to_dict()
+    for key in (
+        "decision_rule",
+        "review_reason",
+        "counterfactual",
+        "counterfactual_calls",
+        "top_field_check",
+        "check_seconds",
+    ):
+        del doc[key]
+    doc["schema_version"] = "1.0"
+    validate(doc)
+    e = Explanation.from_dict(doc)
+    assert e == make_explanation()
+    assert e.counterfactual is None and e.top_field_check is None and e.decision_rule is None
