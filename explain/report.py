@@ -2,10 +2,14 @@
 
 The HTML report needs no network and no other file: CSS and JavaScript are
 inline. It starts with an index of all pairs (sortable by probability, and
-filterable to false positives / false negatives when labels are known) and then
-shows, per pair, the two records side by side with every value token
+filterable to false positives / false negatives when labels are known, and by
+review reason), an optional entity view (the records of each entity and the
+scored pairs holding it together, weakest first, see :class:`EntityView`) and
+then shows, per pair, the two records side by side with every value token
 highlighted by its score (green pushes towards "match", red towards "no
-match"), a diverging bar per field, the probability, threshold and decision.
+match"), a diverging bar per field, the probability, threshold, decision and
+the rule that made it, the review reason, the top-field check (P(match) with
+the top field removed, a real model call) and the counterfactual in words.
 
 Every piece of record text goes through jinja2's autoescaping; the page builds
 no markup from data at run time (its script only reorders and hides rows).
@@ -19,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from explain.counterfactual import FieldEdit
+from explain.entities import EntityView, entity_views
 from explain.explanation import Explanation
 
 __all__ = ["read_jsonl", "render_html", "write_html", "write_jsonl"]
@@ -137,7 +143,7 @@ def _view(i: int, e: Explanation) -> dict[str, Any]:
                 "bar": _bar(f.combined, field_scale),
             }
         )
-    top = max(e.fields, key=lambda f: abs(f.combined), default=None)
+    top = e.top_field
     return {
         "index": i,
         "anchor": f"pair-{i}",
@@ -148,10 +154,84 @@ def _view(i: int, e: Explanation) -> dict[str, Any]:
         "left_summary": _summary(dict(e.left)),
         "right_summary": _summary(dict(e.right)),
         "settings": ", ".join(f"{k}={v}" for k, v in e.settings.items()),
+        "rule": e.decision_rule or f"P(match) >= threshold {e.threshold:.3f}",
+        "check": _check(e),
+        "counterfactual": _counterfactual(e),
     }
 
 
-def render_html(explanations: Sequence[Explanation], *, title: str = "BEM explanations") -> str:
+def _check(e: Explanation) -> dict[str, Any] | None:
+    """The top-field check in words: what removing the top field did to P(match)."""
+    c = e.top_field_check
+    if c is None:
+        return None
+    score = next((f.combined for f in e.fields if f.attribute == c.attribute), 0.0)
+    change = c.probability_without - e.probability
+    if score == 0 or change == 0:
+        verdict = "The probability did not move"
+    elif (change < 0) == (score > 0):
+        towards = "match" if score > 0 else "no match"
+        verdict = f"As the explanation says: the field pushed towards {towards}"
+    else:
+        verdict = "Unlike what the explanation says: the probability moved the other way"
+    without = int(c.probability_without >= e.threshold)
+    return {
+        "attribute": c.attribute,
+        "without": c.probability_without,
+        "change": change,
+        "crossing": "clear" if without else "fall below",
+        "flips": without != e.score_decision,
+        "verdict": verdict,
+    }
+
+
+def _edit_row(edit: FieldEdit, e: Explanation) -> dict[str, Any]:
+    sides = ("left", "right") if edit.side == "both" else (edit.side,)
+    values = [getattr(e, s).get(edit.attribute) for s in sides]
+    before = " / ".join("(missing)" if v is None else str(v) for v in values)
+    if edit.action == "blank":
+        what = "blank on both sides" if edit.side == "both" else f"blank the {edit.side} value"
+    else:
+        other = "right" if edit.side == "left" else "left"
+        what = f"give the {edit.side} record the {other} record's value"
+    return {
+        "attribute": edit.attribute,
+        "what": what,
+        "before": before,
+        "after": edit.value,
+    }
+
+
+def _counterfactual(e: Explanation) -> dict[str, Any]:
+    """The counterfactual in words, or why there is none."""
+    cf = e.counterfactual
+    if cf is not None:
+        return {
+            "found": True,
+            "text": cf.describe(),
+            "edits": [_edit_row(x, e) for x in cf.edits],
+            "probability": cf.probability,
+            "calls": e.counterfactual_calls,
+            "short": f"{len(cf.edits)} edit{'' if len(cf.edits) == 1 else 's'}",
+        }
+    if e.decision != e.score_decision:
+        why = (
+            f"not searched: the decision comes from {e.decision_rule or 'the caller'}, "
+            "not from this pair's score against the threshold alone"
+        )
+    elif e.counterfactual_calls:
+        why = f"none found within {e.counterfactual_calls} model calls"
+    else:
+        why = "not searched"
+    return {"found": False, "text": why, "short": "none"}
+
+
+def render_html(
+    explanations: Sequence[Explanation],
+    *,
+    title: str = "BEM explanations",
+    entities: Sequence[EntityView] | None = None,
+) -> str:
     """The HTML report as a string (see :func:`write_html`)."""
     import jinja2
 
@@ -166,12 +246,19 @@ def render_html(explanations: Sequence[Explanation], *, title: str = "BEM explan
     labelled = any(e.label is not None for e in explanations)
     counts = {k: sum(v["outcome"] == k for v in views) for k in ("TP", "FP", "FN", "TN")}
     methods = sorted({e.method for e in explanations})
+    reasons: dict[str, int] = {}
+    for e in explanations:
+        if e.review_reason:
+            reasons[e.review_reason] = reasons.get(e.review_reason, 0) + 1
     return env.get_template("report.html.j2").render(
         title=title,
         views=views,
         labelled=labelled,
         counts=counts,
         methods=", ".join(methods),
+        reasons=reasons,
+        entities=entity_views(entities or (), explanations),
+        found=sum(e.counterfactual is not None for e in explanations),
     )
 
 
@@ -180,13 +267,17 @@ def write_html(
     path: str | Path,
     *,
     title: str = "BEM explanations",
+    entities: Sequence[EntityView] | None = None,
 ) -> Path:
     """Write one self-contained, offline HTML report of all ``explanations``.
 
     Labels, when known (``Explanation.label``), enable the false-positive and
-    false-negative filters of the index.
+    false-negative filters of the index; review reasons
+    (``Explanation.review_reason``) add one filter each. ``entities`` adds the
+    entity view: per entity its records and scored pairs, weakest first.
     """
     path = Path(path)
-    path.write_text(render_html(explanations, title=title), encoding="utf-8")
+    html = render_html(explanations, title=title, entities=entities)
+    path.write_text(html, encoding="utf-8")
     logger.info("wrote an HTML report of %d explanations to %s", len(explanations), path)
     return path

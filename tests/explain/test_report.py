@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import shutil
@@ -10,7 +11,16 @@ from pathlib import Path
 import pytest
 
 from data import RecordPairs
-from explain import Explainer, render_html, write_html
+from explain import (
+    Counterfactual,
+    EntityLink,
+    EntityView,
+    Explainer,
+    FieldEdit,
+    TopFieldCheck,
+    render_html,
+    write_html,
+)
 
 ATTACKS = [
     "<img src=x onerror=alert(1)>",
@@ -65,11 +75,25 @@ def attack_explanations(tiny_matcher):
         ({"title": ATTACKS[1], "brand": "sony"}, {"title": ATTACKS[3], "brand": None}),
     ]
     pairs = RecordPairs.from_records(records, labels=[1, 0])
+    pairs.pairs["review_reason"] = [ATTACKS[1], "random sample"]
     return Explainer(tiny_matcher).explain(pairs, progress=False)
 
 
+def attack_entities(explanations) -> list[EntityView]:
+    e = explanations[0]
+    return [
+        EntityView(
+            ATTACKS[0],
+            records={e.left_id: dict(e.left), "x9": {"title": ATTACKS[3], "brand": None}},
+            links=[EntityLink(e.left_id, e.right_id, 0.7), EntityLink("x9", e.left_id, 0.2)],
+            right_records={e.right_id: dict(e.right)},
+        )
+    ]
+
+
 def test_record_text_is_escaped(attack_explanations):
-    page = render_html(attack_explanations, title="<i>report</i>")
+    entities = attack_entities(attack_explanations)
+    page = render_html(attack_explanations, title="<i>report</i>", entities=entities)
     assert "<img" not in page and "<b>bold" not in page and "<i>report" not in page
     assert html.escape(ATTACKS[0], quote=False) in page
     check_no_element_from_record_text(page)
@@ -144,7 +168,8 @@ CHROMIUM = shutil.which("chromium") or (
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
 def test_browser_builds_no_element_from_record_text(attack_explanations, tmp_path: Path):
-    report = write_html(attack_explanations, tmp_path / "report.html")
+    entities = attack_entities(attack_explanations)
+    report = write_html(attack_explanations, tmp_path / "report.html", entities=entities)
     profile = tmp_path / "profile"
     result = subprocess.run(
         [
@@ -169,3 +194,72 @@ def test_browser_builds_no_element_from_record_text(attack_explanations, tmp_pat
     dom = result.stdout
     assert "<section" in dom, dom[:500]
     check_no_element_from_record_text(dom)
+    assert 'class="entity"' in dom
+
+
+def _with_checks(e, **changes):
+    return dataclasses.replace(e, **changes)
+
+
+def test_pairs_show_the_counterfactual_the_check_the_rule_and_the_reason(attack_explanations):
+    first, second = attack_explanations
+    match = _with_checks(
+        first,
+        probability=0.8,
+        threshold=0.5,
+        decision=1,
+        decision_rule="one-to-one linkage at threshold 0.032",
+        counterfactual=Counterfactual((FieldEdit("title", "blank", "both"),), 0.2, 0, 9),
+        counterfactual_calls=9,
+        top_field_check=TopFieldCheck(first.fields[0].attribute, 0.35),
+    )
+    rejected = _with_checks(
+        second,
+        probability=0.1,
+        threshold=0.5,
+        decision=0,
+        decision_rule=None,
+        counterfactual=None,
+        counterfactual_calls=30,
+        top_field_check=None,
+    )
+    merged = _with_checks(second, probability=0.1, threshold=0.5, decision=1, counterfactual=None)
+    page = render_html([match, rejected, merged])
+    text = " ".join(" ".join(parse(page).text).split())
+    assert 'This pair would not be a match without the "title".' in text
+    assert "P(match) 0.800 → 0.200 (threshold 0.500), found with 9 model calls" in text
+    attribute = first.fields[0].attribute
+    assert f"Without “{attribute}” on both sides, P(match) goes from 0.800 to 0.350" in text
+    assert "its score would fall below the threshold" in text
+    assert "decided by: one-to-one linkage at threshold 0.032" in text
+    assert "decided by: P(match) >= threshold 0.500" in text
+    assert "No counterfactual: none found within 30 model calls." in text
+    assert "No counterfactual: not searched: the decision comes from" in text
+    assert "Counterfactuals found for 1 of 3." in text
+
+
+def test_the_index_lists_and_filters_review_reasons(attack_explanations):
+    page = render_html(attack_explanations)
+    doc = parse(page)
+    reasons = [v for k, v in doc.attributes if k == "data-reason"]
+    # one filter button per reason, one row attribute per pair
+    assert sorted(reasons) == sorted([ATTACKS[1], "random sample"] * 2)
+    assert page.count('data-filter="reason"') == 2
+    assert ">review reason</th>" in page
+    plain = [dataclasses.replace(e, review_reason=None) for e in attack_explanations]
+    assert 'data-filter="reason"' not in render_html(plain)
+
+
+def test_entities_list_records_and_links_weakest_first(attack_explanations):
+    entities = attack_entities(attack_explanations)
+    page = render_html(attack_explanations, entities=entities)
+    assert page.count('<section class="entity"') == 1
+    links = page[page.index('class="entity links"') :]
+    assert links.index("0.200") < links.index("0.700")  # weakest link first
+    assert '<a href="#pair-0">explanation</a>' in links  # the explained pair is linked
+    assert "3 records, 2 scored pairs" in page
+    assert render_html(attack_explanations).count('<section class="entity"') == 0
+    with pytest.raises(ValueError, match="names a record the entity does not hold"):
+        EntityView("e1", records={"a": {}}, links=[EntityLink("a", "b", 0.5)])
+    with pytest.raises(ValueError, match="probability must be in"):
+        EntityLink("a", "b", 1.5)
