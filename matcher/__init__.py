@@ -9,6 +9,7 @@ from matcher.constants import __version__
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer, TokenLabel
 from matcher.metrics import MatchMetrics, best_threshold, match_metrics
 from matcher.model import Matcher
+from matcher.schema import check_schema, parse_renames, rename_columns
 from matcher.serializer import PairSerializer, SerializedPair, Span
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "TokenLabel",
     "__version__",
     "best_threshold",
+    "check_schema",
     "default_model_path",
     "match_metrics",
+    "parse_renames",
+    "rename_columns",
 ]

@@ -16,7 +16,9 @@ class MatcherConfig(PretrainedConfig):
 
     The transformer's own configuration is nested under ``encoder`` (as
     SpanMarker nests its encoder's), so one ``config.json`` describes the whole
-    matcher: the serialization options, the token budget, the decision
+    matcher: its schema (``attributes``: the attributes it was trained on, in
+    the order it serializes them; ``None`` in files written before it was
+    recorded), the serialization options, the token budget, the decision
     threshold, the threshold tuned for one-to-one linkage (``link_threshold``,
     ``None`` until ``bem train --one-to-one`` tunes one), the head's pooling and
     the library version that wrote it (``pooling`` defaults to ``"cls"``, the
@@ -33,6 +35,7 @@ class MatcherConfig(PretrainedConfig):
         max_seq_length: int = 128,
         threshold: float = 0.5,
         link_threshold: float | None = None,
+        attributes: list[str] | None = None,
         serializer: dict[str, Any] | None = None,
         summarize: bool = False,
         pooling: str = "cls",
@@ -46,6 +49,7 @@ class MatcherConfig(PretrainedConfig):
         self.max_seq_length = int(max_seq_length)
         self.threshold = float(threshold)
         self.link_threshold = None if link_threshold is None else float(link_threshold)
+        self.attributes = None if attributes is None else [str(a) for a in attributes]
         self.serializer = dict(serializer or {})
         self.summarize = bool(summarize)
         self.pooling = pooling

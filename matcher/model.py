@@ -16,11 +16,12 @@ from matcher.constants import INT8_KEEP_FLOAT, MODEL_TYPE, POOLINGS, __version__
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer
 from matcher.metrics import MatchMetrics, match_metrics
 from matcher.persistence import read_matcher_dir, write_matcher_dir
-from matcher.schema import PairsLike, as_records
+from matcher.schema import PairsLike, as_records, check_schema
 from matcher.serializer import PairSerializer
 from matcher.training import fit_matcher
 
 if TYPE_CHECKING:
+    import pandas as pd
     import torch
 
     from matcher.config import MatcherConfig
@@ -58,8 +59,10 @@ class Matcher:
             :meth:`from_pretrained` instead.
         max_length: the most tokens per pair; longer pairs are shortened by a
             per-attribute budget on value tokens.
-        attributes: the attributes to serialize, in order (``None``: all, in the
-            records' order).
+        attributes: the attributes to serialize, in order (``None``: the columns
+            of the training tables, in order). :meth:`fit` records them as the
+            model's schema (:attr:`attributes_`); scoring then reads exactly
+            these, ignoring other columns.
         threshold: the decision threshold until :meth:`fit` tunes it.
         batch_size: scoring batch size.
         seed: seeds the classification head, shuffling, dropout and augmentation.
@@ -170,6 +173,7 @@ class Matcher:
                 base_model=base_model,
                 max_seq_length=self.max_length,
                 threshold=self.threshold,
+                attributes=self.attributes,
                 serializer=self.serializer_.to_dict(),
                 summarize=self.summarize,
                 pooling=self.pooling,
@@ -180,6 +184,40 @@ class Matcher:
         self.link_threshold_: float | None = config.link_threshold
         self._ready = True
 
+    @property
+    def attributes_(self) -> list[str] | None:
+        """The attributes the model reads, in order: those it was trained on (or
+        given as ``attributes``). ``None`` before :meth:`fit` without
+        ``attributes``, and for models saved before BEM recorded them: those read
+        every column of their input, in the input's order."""
+        attributes = self.serializer_.attributes
+        return None if attributes is None else list(attributes)
+
+    def check_schema(self, table: pd.DataFrame, *, name: str = "left") -> list[str]:
+        """The model's attributes that ``table`` has no column for (logged as a warning).
+
+        Raises:
+            BemError: ``table`` has none of them; the message says how to rename
+                or map its columns.
+        """
+        return check_schema(table, self.attributes_, name=name)
+
+    def _use_schema(self, attributes: Sequence[str], train: RecordPairs) -> None:
+        """Serialize exactly ``attributes`` from now on and record them in the config."""
+        if not attributes:
+            raise BemError("fit: the training tables have no attribute columns; nothing to match")
+        encoder = self.encoder_  # set up first: set-up installs the constructor's serializer
+        check_schema(train.left, attributes, name="training left")
+        if train.right is not train.left:
+            check_schema(train.right, attributes, name="training right")
+        self.serializer_ = PairSerializer(
+            attributes=attributes, col_token=self.col_token, val_token=self.val_token
+        )
+        encoder.serializer = self.serializer_
+        self.config_.attributes = list(attributes)
+        self.config_.serializer = self.serializer_.to_dict()
+        self._invalidate()
+
     def _invalidate(self) -> None:
         """Forget cached encodings and the quantized copy (after training)."""
         self._cache.clear()
@@ -187,8 +225,21 @@ class Matcher:
 
     # -- encoding --------------------------------------------------------------
     def encode(self, pairs: PairsLike) -> list[EncodedPair]:
-        """Serialize and tokenize pairs, with token labels (cached)."""
-        records = as_records(pairs)
+        """Serialize and tokenize pairs, with token labels (cached).
+
+        Records are reduced to the model's attributes (:attr:`attributes_`), in
+        its order, first: other columns are never serialized.
+
+        Raises:
+            BemError: ``pairs`` is RecordPairs whose left or right table has none
+                of the model's attributes.
+        """
+        attributes = self.attributes_
+        if isinstance(pairs, RecordPairs) and attributes is not None:
+            check_schema(pairs.left, attributes, name="left", warn=False)
+            if pairs.right is not pairs.left:
+                check_schema(pairs.right, attributes, name="right", warn=False)
+        records = as_records(pairs, attributes)
         encoder = self.encoder_
         keys = [(tuple(a.items()), tuple(b.items())) for a, b in records]
         missing = {k: i for i, k in enumerate(keys) if k not in self._cache}
@@ -350,8 +401,12 @@ class Matcher:
     ) -> Matcher:
         """Fine-tune on labelled pairs, tuning the threshold on ``valid``.
 
-        See :func:`matcher.training.fit_matcher` for the arguments.
+        The model's schema (:attr:`attributes_`) becomes ``attributes`` or else
+        the training tables' columns in order (left, then right-only ones). See
+        :func:`matcher.training.fit_matcher` for the other arguments.
         """
+        if isinstance(train, RecordPairs):
+            self._use_schema(self.attributes or train.attributes, train)
         result = fit_matcher(
             self,
             train,
@@ -411,10 +466,18 @@ class Matcher:
         """
         saved = read_matcher_dir(path)
         cfg, ser = saved.config, saved.config.serializer
+        attributes = cfg.attributes if cfg.attributes is not None else ser.get("attributes")
+        if attributes is None:
+            logger.warning(
+                "%s records no attributes (saved before BEM recorded a model's schema): it "
+                "serializes every column of its input in the input's order; pass tables with "
+                "exactly the columns it was trained on, in that order, or retrain it",
+                path,
+            )
         matcher = cls(
             model=cfg.base_model or None,
             max_length=cfg.max_seq_length,
-            attributes=ser.get("attributes"),
+            attributes=attributes,
             threshold=cfg.threshold,
             device=device,
             summarize=cfg.summarize,

@@ -48,6 +48,7 @@ class SavedMatcher:
 def _model_card(cfg: MatcherConfig, data: str | None) -> str:
     training = cfg.training or {}
     hp = training.get("hyperparameters", {})
+    attrs = cfg.attributes or cfg.serializer.get("attributes")
     lines = [
         "---",
         "library_name: bem",
@@ -71,7 +72,7 @@ def _model_card(cfg: MatcherConfig, data: str | None) -> str:
         f"- base model: `{cfg.base_model}`",
         f"- max length: {cfg.max_seq_length} tokens"
         + (" (TF-IDF summarization of long values)" if cfg.summarize else ""),
-        f"- attributes: {cfg.serializer.get('attributes') or 'all, in record order'}",
+        f"- attributes: {', '.join(attrs) if attrs else 'all, in record order'}",
         f"- decision threshold: {cfg.threshold:.4f} (tuned on validation F1)"
         + (
             ""

@@ -190,7 +190,7 @@ def fit_matcher(
     if labels is None or len(labels) == 0 or labels.min() == labels.max():
         raise BemError("fit: the train pairs need both matches (label 1) and non-matches (label 0)")
     started = time.perf_counter()
-    records = as_records(train)
+    records = as_records(train, matcher.encoder_.serializer.attributes)
     attributes = matcher.encoder_.serializer.attribute_order(*records[0])
     encoder = matcher.encoder_
     if matcher.summarize:

@@ -8,27 +8,11 @@ from data import BemError, RecordPairs
 from matcher import Matcher, best_threshold, match_metrics
 from matcher.model import INT8_KEEP_FLOAT
 
-WORDS = ["apple", "banana", "cherry", "delta", "echo", "forest", "golf", "hotel", "india", "juliet"]
-
-
-def toy_pairs(n: int, seed: int) -> RecordPairs:
-    """A learnable task: the right title says 'same' for matches, 'other' for non-matches."""
-    rng = np.random.default_rng(seed)
-    records, labels = [], []
-    for i in range(n):
-        title = " ".join(rng.choice(WORDS, 2))
-        y = int(i % 3 == 0)
-        right = title + (" same" if y else " other")
-        records.append(({"title": title, "price": str(i % 5)}, {"title": right, "price": None}))
-        labels.append(y)
-    return RecordPairs.from_records(records, labels)
-
-
 FIT = {"epochs": 4, "learning_rate": 3e-3, "batch_size": 16, "progress": False}
 
 
 @pytest.fixture(scope="module")
-def data():
+def data(toy_pairs):
     return toy_pairs(192, 0), toy_pairs(60, 1)
 
 
