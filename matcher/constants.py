@@ -7,6 +7,7 @@ The modules of :mod:`matcher` depend on each other in one direction::
     config, heads -> constants
     persistence -> config, heads, encoding, backbone
     training -> augmentation, encoding, metrics, schema
+    scoring -> backbone, encoding, metrics, schema
     model -> all of the above
 
 so :mod:`matcher.model` (the :class:`~matcher.Matcher`) is the only module
