@@ -9,7 +9,9 @@ carry the match probability):
   clusters merge only while the mean probability over *all* record pairs
   between them is at or above the threshold, where a pair that was never scored
   counts as 0. A single strong link between two otherwise unrelated groups
-  therefore does not chain them.
+  therefore does not chain them. A record pair listed more than once (twice,
+  or as ``(a, b)`` and ``(b, a)``) is one pair with its highest score, never the
+  sum; self-pairs are ignored.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def average_linkage(
 
     Args:
         n_nodes: number of records.
-        u, v: endpoints of each scored pair.
+        u, v: endpoints of each scored pair (a repeated or reversed pair counts
+            once, with its highest score).
         score: the pair's match probability in [0, 1].
         threshold: clusters merge while their average linkage is >= this.
 
@@ -74,13 +77,15 @@ def average_linkage(
     u = np.asarray(u, dtype=int)
     v = np.asarray(v, dtype=int)
     score = np.asarray(score, dtype=float)
-    # links[c][d] = sum of scores between the members of clusters c and d
+    # links[c][d] = sum of scores between the members of clusters c and d; a record
+    # pair given more than once (repeated or reversed) is one pair: its best score
     links: dict[int, dict[int, float]] = {}
-    for a, b, s in zip(u, v, score):
+    for a, b, s in zip(u.tolist(), v.tolist(), score.tolist()):
         if a == b:
             continue
-        links.setdefault(a, {})[b] = links.get(a, {}).get(b, 0.0) + s
-        links.setdefault(b, {})[a] = links.get(b, {}).get(a, 0.0) + s
+        best = max(s, links.get(a, {}).get(b, s))
+        links.setdefault(a, {})[b] = best
+        links.setdefault(b, {})[a] = best
     size = dict.fromkeys(range(n_nodes), 1)
     members: dict[int, list[int]] = {i: [i] for i in range(n_nodes)}
     heap: list[tuple[float, int, int]] = []

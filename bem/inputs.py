@@ -1,18 +1,33 @@
-"""Checks at the pipeline's boundary: tables, thresholds, blocking keys.
+"""Checks at the pipeline's boundary: tables, candidates, thresholds, blocking keys.
 
 Every problem raises :class:`data.BemError` naming the table (its file when read
 from disk), the column or ids concerned and the fix.
+
+Candidate pairs a caller supplies are normalised the way the blocker writes
+them: in deduplication a pair is unordered, so it is written with
+``ltable_id < rtable_id`` (string order), self-pairs are dropped and each pair
+is kept once; in linkage a pair is ordered (left id, right id) and each is kept
+once. The number dropped is logged.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from data import BemError
 
-__all__ = ["check_table", "check_threshold", "default_key"]
+__all__ = ["check_table", "check_threshold", "default_key", "prepare_candidates"]
+
+logger = logging.getLogger(__name__)
+
+
+def _shown(values: Sequence[str], limit: int = 5) -> str:
+    head = ", ".join(repr(v) for v in values[:limit])
+    return head + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
 def check_threshold(threshold: float | None) -> None:
@@ -40,3 +55,60 @@ def default_key(table: pd.DataFrame) -> list[str]:
         if name in table.columns:
             return [name]
     return [str(table.columns[0])]
+
+
+def prepare_candidates(
+    candidates: pd.DataFrame,
+    left: pd.DataFrame,
+    right: pd.DataFrame | None,
+    *,
+    sources: tuple[str, str] = ("left", "right"),
+) -> pd.DataFrame:
+    """Caller-supplied candidates with string ids, each pair once (see module docstring).
+
+    ``right=None`` means deduplication of ``left``. Other columns (``score``,
+    ``blocker``...) are kept, from a pair's first row.
+
+    Raises:
+        BemError: a missing id column or ids that are not in their table.
+    """
+    missing = [c for c in ("ltable_id", "rtable_id") if c not in candidates.columns]
+    if missing:
+        raise BemError(
+            f"candidates: missing column(s) {missing}; candidate pairs need the columns "
+            f"ltable_id,rtable_id (found {list(candidates.columns)})"
+        )
+    out = candidates.reset_index(drop=True)
+    lids = out["ltable_id"].astype(str).to_numpy(dtype=object)
+    rids = out["rtable_id"].astype(str).to_numpy(dtype=object)
+    tables = (left, left if right is None else right)
+    names = (sources[0], sources[0] if right is None else sources[1])
+    for col, ids, table, name in zip(("ltable_id", "rtable_id"), (lids, rids), tables, names):
+        unknown = pd.unique(ids[~pd.Index(ids).isin(table.index)])
+        if len(unknown):
+            where = table.attrs.get("source", name)
+            raise BemError(
+                f"candidates: {col} {_shown(list(unknown))} not in the table {where}; "
+                "give candidate pairs of ids from the table(s) passed in"
+            )
+    dropped_self = 0
+    if right is None:
+        self_pair = lids == rids
+        dropped_self = int(self_pair.sum())
+        swap = rids < lids
+        lids, rids = np.where(swap, rids, lids), np.where(swap, lids, rids)
+        keep = ~self_pair
+        out, lids, rids = out[keep], lids[keep], rids[keep]
+    out = out.assign(ltable_id=lids, rtable_id=rids)
+    repeated = out.duplicated(["ltable_id", "rtable_id"]).to_numpy()
+    out = out[~repeated].reset_index(drop=True)
+    if dropped_self or repeated.any():
+        order = "in either order" if right is None else "(left id, right id)"
+        logger.warning(
+            "candidates: dropped %d self-pair(s) and %d repeated pair(s) %s; each pair is "
+            "scored once",
+            dropped_self,
+            int(repeated.sum()),
+            order,
+        )
+    return out

@@ -23,7 +23,7 @@ import pandas as pd
 
 from bem.cluster import ClusterMethod
 from bem.entities import resolve_entities
-from bem.inputs import check_table, check_threshold, default_key
+from bem.inputs import check_table, check_threshold, default_key, prepare_candidates
 from bem.labels import prepare_labels
 from bem.linkage import one_to_one, tune_one_to_one_threshold
 from bem.review import explain_review, select_for_review
@@ -155,8 +155,10 @@ def _run(
     t0 = time.perf_counter()
     if candidates is None:
         candidates = block(left, right, key=key, top_k=top_k, progress=progress)
+    else:
+        candidates = prepare_candidates(candidates, left, right, sources=sources)
     timings["block"] = time.perf_counter() - t0
-    logger.info("blocking proposed %d candidate pairs", len(candidates))
+    logger.info("%d candidate pairs to score", len(candidates))
 
     right_table = left if right is None else right
     t0 = time.perf_counter()
@@ -259,7 +261,10 @@ def dedup(
     Args:
         records: the table, indexed by record id.
         matcher: a fitted :class:`matcher.Matcher`.
-        candidates: pairs to score; blocked with a fuzzy key when ``None``.
+        candidates: pairs to score (``ltable_id, rtable_id``, optionally ``score``
+            and ``blocker``); blocked with a fuzzy key when ``None``. Each
+            unordered pair is scored once, written ``ltable_id < rtable_id``;
+            self-pairs are dropped (see :func:`bem.inputs.prepare_candidates`).
         key: blocking key attributes (default: a name-like column).
         top_k: candidates per record from the fuzzy blocker.
         threshold: decision threshold (default: the matcher's).
@@ -318,7 +323,8 @@ def link(
     sources that are each free of duplicates. Its default threshold is the
     matcher's ``link_threshold_`` when one was tuned (``bem train --one-to-one``,
     :func:`tune_one_to_one_threshold`), else the matcher's own. ``labels`` are
-    matched to the candidates on the ordered pair (left id, right id).
+    matched to the candidates on the ordered pair (left id, right id), and a
+    repeated candidate pair is scored once.
     """
     return _run(
         left,

@@ -116,3 +116,27 @@ def test_linkage_evaluation_counts_only_cross_pairs():
     assert (m.tp, m.fp, m.fn) == (1, 1, 0)
     assert m.precision == pytest.approx(0.5)
     assert np.isclose(m.recall, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("u", "v", "s"),
+    [
+        ([0, 1], [1, 0], [0.3, 0.3]),  # one pair given in both orders
+        ([0, 0], [1, 1], [0.3, 0.3]),  # one pair given twice
+        ([0, 0, 1], [1, 1, 0], [0.3, 0.2, 0.4]),
+    ],
+)
+def test_average_linkage_counts_a_repeated_pair_once(u, v, s):
+    # 0.3 + 0.3 must not add up to 0.6 >= 0.5: components keeps them apart too
+    labels = average_linkage(2, u, v, s, threshold=0.5)
+    assert labels[0] != labels[1]
+    assert (connected_components(2, [], []) == labels).all()
+
+
+def test_average_linkage_keeps_the_strongest_score_of_a_repeated_pair():
+    labels = average_linkage(2, [0, 1], [1, 0], [0.3, 0.7], threshold=0.5)
+    assert labels[0] == labels[1]
+    # three records: {0,1} strong; 2 linked to 0 twice (0.6, 0.6) and never to 1
+    # average {0,1}-2 = max(0.6, 0.6) / 2 = 0.3 < 0.5, not (0.6 + 0.6) / 2 = 0.6
+    labels = average_linkage(3, [0, 0, 2], [1, 2, 0], [0.9, 0.6, 0.6], threshold=0.5)
+    assert labels[0] == labels[1] != labels[2]

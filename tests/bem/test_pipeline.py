@@ -121,3 +121,57 @@ def test_invariants_every_record_once_and_deterministic(entities, method):
     got = a.entities.groupby("entity_id")["id"].apply(frozenset)
     want = [frozenset(ix) for ix in table.groupby("entity").groups.values()]
     assert set(got) == set(want)
+
+
+def test_dedup_scores_each_unordered_candidate_once_and_drops_self_pairs(caplog):
+    table = _table([0, 0, 1])
+    cands = pd.DataFrame(
+        [("r0", "r1"), ("r1", "r0"), ("r0", "r0"), ("r0", "r1"), ("r2", "r1")],
+        columns=["ltable_id", "rtable_id"],
+    )
+    with caplog.at_level("WARNING", logger="bem"):
+        result = dedup(table, TableMatcher(), candidates=cands, explain_method=None)
+    pairs = list(zip(result.pairs["ltable_id"], result.pairs["rtable_id"]))
+    assert pairs == [("r0", "r1"), ("r1", "r2")]  # ltable_id < rtable_id, as the blocker writes
+    assert "1 self-pair(s)" in caplog.text and "2 repeated pair(s)" in caplog.text
+
+
+def test_repeated_weak_candidates_do_not_add_up_to_a_merge():
+    # a stand-in scoring 0.3: twice 0.3 must not count as 0.6 in average linkage
+    class Weak(TableMatcher):
+        def predict_proba(self, pairs, *, batch_size=None, progress=False):
+            return np.full(len(pairs), 0.3)
+
+    table = _table([0, 0])
+    cands = pd.DataFrame([("r0", "r1"), ("r1", "r0")], columns=["ltable_id", "rtable_id"])
+    result = dedup(table, Weak(), candidates=cands, explain_method=None)
+    assert result.entities["entity_id"].nunique() == 2
+
+
+def test_link_keeps_ordered_pairs_and_drops_repeats(caplog):
+    left, right = _table([0, 1], "a"), _table([0, 1], "b")
+    cands = pd.DataFrame(
+        [("a0", "b0"), ("a0", "b0"), ("a1", "b0")], columns=["ltable_id", "rtable_id"]
+    )
+    with caplog.at_level("WARNING", logger="bem"):
+        result = link(left, right, TableMatcher(), candidates=cands, explain_method=None)
+    assert list(zip(result.pairs["ltable_id"], result.pairs["rtable_id"])) == [
+        ("a0", "b0"),
+        ("a1", "b0"),
+    ]
+    assert "1 repeated pair(s)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("cands", "message"),
+    [
+        (pd.DataFrame({"left": ["r0"], "right": ["r1"]}), r"missing column\(s\) \['ltable_id'"),
+        (
+            pd.DataFrame({"ltable_id": ["r0"], "rtable_id": ["nope"]}),
+            r"rtable_id 'nope'.* not in the table records",
+        ),
+    ],
+)
+def test_bad_candidates_raise_clear_errors(cands, message):
+    with pytest.raises(BemError, match=message):
+        dedup(_table([0, 1]), TableMatcher(), candidates=cands, explain_method=None)
