@@ -3,6 +3,11 @@
 Every problem raises :class:`data.BemError` naming the table (its file when read
 from disk), the column or ids concerned and the fix.
 
+Record ids are strings everywhere (:func:`data.load_table` reads them so): a
+table indexed by ints or other values gets a copy indexed by their ``str``, and
+an index with missing or duplicate ids, or with two ids that become the same
+string (``1`` and ``"1"``), raises.
+
 Candidate pairs a caller supplies are normalised the way the blocker writes
 them: in deduplication a pair is unordered, so it is written with
 ``ltable_id < rtable_id`` (string order), self-pairs are dropped and each pair
@@ -20,7 +25,13 @@ import pandas as pd
 
 from data import BemError
 
-__all__ = ["check_table", "check_threshold", "default_key", "prepare_candidates"]
+__all__ = [
+    "check_table",
+    "check_threshold",
+    "default_key",
+    "prepare_candidates",
+    "prepare_table",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +58,51 @@ def check_table(table: pd.DataFrame, name: str, key: Sequence[str] | None) -> No
                 f"{name}: key column(s) {missing} not found; available columns: "
                 f"{list(table.columns)} (set --key to one of them)"
             )
+
+
+def prepare_table(table: pd.DataFrame, name: str, key: Sequence[str] | None) -> pd.DataFrame:
+    """``table`` checked (:func:`check_table`) and indexed by ``str`` ids.
+
+    Returns ``table`` itself when its ids already are non-empty unique strings,
+    else a copy with the index converted; ``name`` (or ``attrs["source"]``)
+    names the table in errors.
+
+    Raises:
+        BemError: an empty table, a missing key column, a missing or blank id,
+            a duplicate id, or two ids equal as strings.
+    """
+    where = table.attrs.get("source", name)
+    check_table(table, where, key)
+    raw = table.index.to_numpy(dtype=object)
+    missing = np.array([v is None or (not isinstance(v, str) and pd.isna(v)) for v in raw])
+    blank = np.array([isinstance(v, str) and not v.strip() for v in raw])
+    if (missing | blank).any():
+        rows = (np.flatnonzero(missing | blank) + 1).tolist()
+        raise BemError(
+            f"{where}: missing id in the index at row(s) {_shown(rows)}; give every record "
+            "a non-empty id"
+        )
+    repeated = pd.Index(raw).duplicated()
+    if repeated.any():
+        raise BemError(
+            f"{where}: duplicate id(s) {_shown(list(pd.unique(raw[repeated])))} in the index; "
+            "make the ids unique (or drop the repeated records)"
+        )
+    if all(type(v) is str for v in raw):
+        return table
+    ids = np.array([str(v) for v in raw], dtype=object)
+    clash = pd.Index(ids).duplicated(keep=False)
+    if clash.any():
+        first = ids[clash][0]
+        a, b = raw[clash & (ids == first)][:2]
+        raise BemError(
+            f"{where}: ids {a!r} and {b!r} are both {first!r} as strings (ids are strings "
+            "everywhere); make the ids unique"
+        )
+    out = table.copy()
+    out.index = pd.Index(ids, name=table.index.name, dtype=object)
+    logger.info("%s: index of %s converted to string ids", where, table.index.dtype)
+    return out
 
 
 def default_key(table: pd.DataFrame) -> list[str]:

@@ -23,7 +23,12 @@ import pandas as pd
 
 from bem.cluster import ClusterMethod
 from bem.entities import resolve_entities
-from bem.inputs import check_table, check_threshold, default_key, prepare_candidates
+from bem.inputs import (
+    check_threshold,
+    default_key,
+    prepare_candidates,
+    prepare_table,
+)
 from bem.labels import prepare_labels
 from bem.linkage import one_to_one, tune_one_to_one_threshold
 from bem.review import explain_review, select_for_review
@@ -140,9 +145,9 @@ def _run(
     progress: bool,
 ) -> PipelineResult:
     check_threshold(threshold)
-    check_table(left, sources[0], key)
+    left = prepare_table(left, sources[0], key)
     if right is not None:
-        check_table(right, sources[1], key)
+        right = prepare_table(right, sources[1], key)
     truth = None if labels is None else prepare_labels(labels, unordered=right is None)
     link_threshold = getattr(matcher, "link_threshold_", None) if one_to_one_links else None
     if threshold is None and link_threshold is not None:

@@ -175,3 +175,46 @@ def test_link_keeps_ordered_pairs_and_drops_repeats(caplog):
 def test_bad_candidates_raise_clear_errors(cands, message):
     with pytest.raises(BemError, match=message):
         dedup(_table([0, 1]), TableMatcher(), candidates=cands, explain_method=None)
+
+
+def _int_indexed(entities):
+    table = _table(entities)
+    table.index = pd.Index(range(10, 10 + len(entities)), name="id")
+    return table
+
+
+def test_dedup_of_an_int_indexed_table_uses_string_ids():
+    table = _int_indexed([0, 0, 1, 1])
+    result = dedup(table, TableMatcher(), explain_method=None, progress=False)
+    assert list(result.entities["id"]) == ["10", "11", "12", "13"]
+    groups = result.entities.groupby("entity_id")["id"].apply(frozenset)
+    assert set(groups) == {frozenset({"10", "11"}), frozenset({"12", "13"})}
+    assert table.index.tolist() == [10, 11, 12, 13]  # the caller's table is untouched
+
+
+def test_link_of_int_indexed_tables_with_int_candidates():
+    left, right = _int_indexed([0, 1]), _int_indexed([1, 0])
+    cands = pd.DataFrame({"ltable_id": [10, 11], "rtable_id": [11, 11]})
+    result = link(left, right, TableMatcher(), candidates=cands, explain_method=None)
+    assert list(zip(result.pairs["ltable_id"], result.pairs["rtable_id"])) == [
+        ("10", "11"),
+        ("11", "11"),
+    ]
+    assert result.pairs["decision"].tolist() == [1, 0]
+
+
+@pytest.mark.parametrize(
+    ("index", "message"),
+    [
+        ([1, "1", 2], r"records: ids 1 and '1' are both '1' as strings"),
+        (["a", "b", "a"], r"records: duplicate id\(s\) 'a' in the index"),
+        (["a", None, "c"], r"records: missing id in the index at row\(s\) 2"),
+        ([1.0, np.nan, 3.0], r"records: missing id in the index at row\(s\) 2"),
+        (["a", " ", "c"], r"records: missing id in the index at row\(s\) 2"),
+    ],
+)
+def test_bad_table_indexes_raise_naming_the_id(index, message):
+    table = _table([0, 1, 2])
+    table.index = pd.Index(index, dtype=object, name="id")
+    with pytest.raises(BemError, match=message):
+        dedup(table, TableMatcher(), explain_method=None, progress=False)
