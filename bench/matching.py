@@ -52,9 +52,10 @@ PUBLISHED = {
 NOTES = """
 ## Which steps looked at the test split
 
-The recipe in `bench/common.py` (`MAGELLAN`) is frozen as it stands and the
-figures above were re-measured once with it; from here on, settings are chosen on
-the validation splits only. Before that freeze, test F1 was read at each step
+The recipe in `bench/common.py` (`MAGELLAN`) was frozen on 2026-12-01 as it
+stood; a set whose "measured" date under Settings is on or after that day was
+re-measured with the frozen recipe from a fresh cache, the others were not yet.
+From here on, settings are chosen on the validation splits only. Before that freeze, test F1 was read at each step
 and quoted as a reason beside validation F1, so the recipe is not free of test
 influence: the switch from the [CLS] head to the mean-pooled head, 64-80 to 256
 tokens, and 5 to 8 epochs on Abt-Buy (the history in the next section). The
