@@ -15,8 +15,9 @@ each candidate scored by the model, within ``budget`` model calls:
   expected from what was measured already: a measured subset's probability plus
   the measured (else attributed) effect of the edit added to it;
 - each size gets an equal share of the calls left (unused calls roll over), and
-  candidates go to the model in batches; the search stops at the first batch
-  holding a flip and keeps its flip furthest past the threshold.
+  candidates go to the model in batches of 2, 4, 8, ... (up to ``batch_size``),
+  so a flip found by the first candidates costs few calls; the search stops at
+  the first batch holding a flip and keeps its flip furthest past the threshold.
 
 :func:`top_field_check` scores the pair with its highest-``|score|`` attribute
 removed on both sides: one model call that tests the explanation.
@@ -263,6 +264,8 @@ def search_counterfactual(
         range(len(singles)),
         key=lambda j: (-sign * singles[j][1], singles[j][0].action != prefer),
     )
+    position = {f.attribute: n for n, f in enumerate(fields)}
+    order = [position[e.attribute] for e, _ in singles]  # edits read in record order
     measured: dict[frozenset[int], float] = {}
     calls = 0
 
@@ -293,9 +296,11 @@ def search_counterfactual(
             combos = [c for c in combos if c not in measured]
             todo = sorted(combos, key=lambda c: -sign * expected(c))
         todo = todo[:share]
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start : start + batch_size]
-            edits = [[singles[j][0] for j in sorted(c, key=ranked.index)] for c in chunk]
+        start, width = 0, min(2, batch_size)
+        while start < len(todo):
+            chunk = todo[start : start + width]
+            start, width = start + width, min(2 * width, batch_size)
+            edits = [[singles[j][0] for j in sorted(c, key=order.__getitem__)] for c in chunk]
             proba = np.asarray(score([_edited(left, right, e) for e in edits]), dtype=float)
             calls += len(chunk)
             for c, p in zip(chunk, proba):
