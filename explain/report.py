@@ -108,6 +108,10 @@ def _bar(score: float, scale: float) -> dict[str, Any]:
 
 
 SUMMARY_ATTRIBUTES = ("title", "name")
+SCALE_FLOOR = 0.01
+"""Scores are coloured and drawn relative to the pair's largest, but at least this."""
+CHECK_TOLERANCE = 5e-4
+"""A top-field check that moves P(match) less than this is reported as "did not move"."""
 
 
 def _summary(record: dict[str, str | None], limit: int = 60) -> str:
@@ -120,8 +124,10 @@ def _summary(record: dict[str, str | None], limit: int = 60) -> str:
 
 
 def _view(i: int, e: Explanation) -> dict[str, Any]:
+    # a floor keeps scores of a saturated pair (all near 0) from looking strong
     scale = max((abs(t.score) for t in e.tokens), default=0.0)
-    field_scale = max((abs(f.combined) for f in e.fields), default=0.0)
+    scale = max(scale, SCALE_FLOOR)
+    field_scale = max(max((abs(f.combined) for f in e.fields), default=0.0), SCALE_FLOOR)
     rows = []
     for f in e.fields:
         rows.append(
@@ -167,8 +173,15 @@ def _check(e: Explanation) -> dict[str, Any] | None:
         return None
     score = next((f.combined for f in e.fields if f.attribute == c.attribute), 0.0)
     change = c.probability_without - e.probability
-    if score == 0 or change == 0:
-        verdict = "The probability did not move"
+    weighty = abs(score) >= SCALE_FLOOR
+    if abs(change) < CHECK_TOLERANCE:
+        verdict = (
+            "Unlike what the explanation says, the probability did not move"
+            if weighty
+            else "The probability did not move, as the field's near-zero score says"
+        )
+    elif not weighty:
+        verdict = "The explanation gave the field almost no weight, yet the probability moved"
     elif (change < 0) == (score > 0):
         towards = "match" if score > 0 else "no match"
         verdict = f"As the explanation says: the field pushed towards {towards}"
@@ -182,6 +195,7 @@ def _check(e: Explanation) -> dict[str, Any] | None:
         "crossing": "clear" if without else "fall below",
         "flips": without != e.score_decision,
         "verdict": verdict,
+        "score": score,
     }
 
 

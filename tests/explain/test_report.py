@@ -17,6 +17,7 @@ from explain import (
     EntityView,
     Explainer,
     FieldEdit,
+    FieldScore,
     TopFieldCheck,
     render_html,
     write_html,
@@ -263,3 +264,29 @@ def test_entities_list_records_and_links_weakest_first(attack_explanations):
         EntityView("e1", records={"a": {}}, links=[EntityLink("a", "b", 0.5)])
     with pytest.raises(ValueError, match="probability must be in"):
         EntityLink("a", "b", 1.5)
+
+
+@pytest.mark.parametrize(
+    ("score", "without", "verdict"),
+    [
+        (0.6, 0.2, "As the explanation says: the field pushed towards match"),
+        (-0.6, 0.95, "As the explanation says: the field pushed towards no match"),
+        (0.6, 0.95, "Unlike what the explanation says: the probability moved the other way"),
+        (0.6, 0.8, "Unlike what the explanation says, the probability did not move"),
+        (0.001, 0.8001, "The probability did not move, as the field's near-zero score says"),
+        (0.001, 0.3, "The explanation gave the field almost no weight, yet the probability moved"),
+    ],
+)
+def test_the_check_says_whether_it_bears_the_explanation_out(
+    attack_explanations, score, without, verdict
+):
+    e = dataclasses.replace(
+        attack_explanations[0],
+        probability=0.8,
+        threshold=0.5,
+        decision=1,
+        fields=(FieldScore("title", score / 2, score / 2),),
+        top_field_check=TopFieldCheck("title", without),
+    )
+    text = " ".join(" ".join(parse(render_html([e])).text).split())
+    assert f"{verdict}; the explanation gave it {score:+.3f}" in text
