@@ -344,7 +344,7 @@ def _report(result, out: Path) -> None:
     )
     secs = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     print(f"time: {secs}")
-    print(f"outputs in {out}/: entities.csv pairs.csv explanations.jsonl report.html run.json")
+    print(f"outputs in {out}/: {' '.join(result.outputs)}")
 
 
 def _cmd_pipeline(args: argparse.Namespace, mode: str) -> int:

@@ -68,6 +68,8 @@ class PipelineResult:
         review: the reviewed pairs with the reason each was chosen.
         timings: seconds per stage.
         counts: records, candidates, matches, entities.
+        outputs: the names of the files :func:`bem.run.run_pipeline` wrote
+            (``run.json`` included); empty for :func:`dedup` and :func:`link`.
     """
 
     entities: pd.DataFrame
@@ -77,6 +79,7 @@ class PipelineResult:
     review: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()
 
 
 def block(

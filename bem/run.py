@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from bem.outputs import write_outputs
 from bem.pipeline import PipelineResult, dedup, link
 from data import BemError
 
@@ -150,42 +151,15 @@ def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineRe
         )
     result.timings = {"load": load_seconds, **result.timings}
     t0 = time.perf_counter()
-    write_outputs(result, config, Path(config.output))
+    written = write_outputs(result, config, Path(config.output))
     result.timings["write"] = time.perf_counter() - t0
     result.timings["total"] = time.perf_counter() - started
-    _write_run_json(result, config, Path(config.output))
+    run_json = _write_run_json(result, config, sorted(p.name for p in written.values()))
+    result.outputs = tuple(sorted([*(p.name for p in written.values()), run_json.name]))
     return result
 
 
-def write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) -> dict[str, Path]:
-    """Write ``entities.csv``, ``pairs.csv``, ``review.csv``, ``explanations.jsonl``
-    and ``report.html``."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "entities": out / "entities.csv",
-        "pairs": out / "pairs.csv",
-        "explanations": out / "explanations.jsonl",
-        "report": out / "report.html",
-    }
-    result.entities.to_csv(paths["entities"], index=False)
-    result.pairs.to_csv(paths["pairs"], index=False)
-    if len(result.review):
-        # why each explained pair was picked (same order as explanations.jsonl)
-        paths["review"] = out / "review.csv"
-        result.review.to_csv(paths["review"], index=False)
-    if result.explanations:
-        from explain import write_html, write_jsonl
-
-        write_jsonl(result.explanations, paths["explanations"])
-        title = f"BEM {config.mode}: {', '.join(Path(p).name for p in config.inputs)}"
-        write_html(result.explanations, paths["report"], title=title)
-    else:
-        paths["explanations"].write_text("", encoding="utf-8")
-        paths.pop("report")
-    return paths
-
-
-def _write_run_json(result: PipelineResult, config: PipelineConfig, out: Path) -> Path:
+def _write_run_json(result: PipelineResult, config: PipelineConfig, outputs: list[str]) -> Path:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     payload = {
         "schema_version": RUN_SCHEMA_VERSION,
@@ -195,9 +169,9 @@ def _write_run_json(result: PipelineResult, config: PipelineConfig, out: Path) -
         "counts": result.counts,
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
         "peak_memory_mb": round(peak / 1024, 1),
-        "outputs": sorted(p.name for p in out.iterdir() if p.is_file() and p.name != "run.json"),
+        "outputs": outputs,  # this run's files besides run.json
     }
-    path = out / "run.json"
+    path = Path(config.output) / "run.json"
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return path
 

@@ -349,3 +349,21 @@ def test_conflicting_labels_are_one_line_naming_the_pair(workspace, tmp_path, ca
     lo, hi = sorted((a, b))
     assert "labels.csv: conflicting labels for the pair" in err[0]
     assert f"({lo!r}, {hi!r})" in err[0]
+
+
+def test_a_rerun_into_the_same_folder_leaves_no_stale_outputs(workspace, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    # what an earlier run with explanations left, and a file of the user's
+    for name in ("report.html", "review.csv", "explanations.jsonl", "entities.csv", "run.json"):
+        (out / name).write_text("stale\n", encoding="utf-8")
+    (out / "notes.txt").write_text("mine\n", encoding="utf-8")
+    (out / "model").mkdir()
+    args = ["-q", "dedup", str(workspace / "left.csv"), "--model", str(workspace / "model")]
+    assert main([*args, "--no-explain", "-o", str(out)]) == 0
+    assert not (out / "report.html").exists() and not (out / "review.csv").exists()
+    assert (out / "explanations.jsonl").read_text() == ""
+    assert (out / "entities.csv").read_text() != "stale\n"
+    assert (out / "notes.txt").read_text() == "mine\n" and (out / "model").is_dir()
+    run = json.loads((out / "run.json").read_text())
+    assert run["outputs"] == ["entities.csv", "explanations.jsonl", "pairs.csv"]
