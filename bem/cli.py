@@ -19,6 +19,14 @@ __all__ = ["build_parser", "main"]
 
 logger = logging.getLogger("bem")
 
+CSV_SAFETY = (
+    "Spreadsheet safety: in the CSV files bem dedup and bem link write (entities.csv, "
+    "pairs.csv, review.csv), a text cell that starts with =, +, -, @, a tab or a carriage "
+    "return gets a leading single quote (OWASP's rule against formula injection), so an "
+    "id such as =HYPERLINK(...) is written '=HYPERLINK(...); plain numbers such as -5 or "
+    "-0.3 are left as they are."
+)
+
 
 def _add_key_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -55,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bem",
         description="BEM: entity matching you can explain (block, match, cluster, explain).",
+        epilog=CSV_SAFETY,
     )
     parser.add_argument("--version", action="version", version=f"bem {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -136,11 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="report.html to write")
     p.add_argument("--json", help="also write explanations as JSON lines here")
 
-    p = sub.add_parser("dedup", help="find duplicates inside one table")
+    p = sub.add_parser("dedup", help="find duplicates inside one table", epilog=CSV_SAFETY)
     p.add_argument("records", help="the table CSV")
     _add_pipeline_options(p)
 
-    p = sub.add_parser("link", help="link the records of two tables")
+    p = sub.add_parser("link", help="link the records of two tables", epilog=CSV_SAFETY)
     p.add_argument("left")
     p.add_argument("right")
     _add_pipeline_options(p)

@@ -6,19 +6,33 @@ then ``run.json`` (:mod:`bem.run`). Before writing, every file of those names
 (:data:`OUTPUT_NAMES`) left in the folder by an earlier run is removed, so that
 the folder and ``run.json`` hold exactly this run's outputs; any other file or
 folder there (a model, the user's notes) is never touched.
+
+Spreadsheet formula injection: a spreadsheet runs a cell that starts with
+``=``, ``+``, ``-`` or ``@`` as a formula, so a record id such as
+``=HYPERLINK("...")`` in a CSV would run when the file is opened. Following
+OWASP's rule, every string cell of the CSV files written here that starts with
+one of those characters, a tab or a carriage return gets a leading single quote
+(``'=HYPERLINK(...)``, ``'+1``, ``'@a``), except cells that are plain numbers
+(``-5``, ``-0.3``, ``-1e-3`` stay as they are). Numeric columns are never
+changed. Read such ids back by dropping the leading ``'`` from a cell whose
+next character is one of ``= + - @``, tab or carriage return.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     from bem.pipeline import PipelineResult
     from bem.run import PipelineConfig
 
-__all__ = ["OUTPUT_NAMES", "clear_outputs", "write_outputs"]
+__all__ = ["OUTPUT_NAMES", "clear_outputs", "escape_cell", "write_csv", "write_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +45,53 @@ OUTPUT_NAMES = (
     "run.json",
 )
 """Every file name a pipeline run writes into its output folder."""
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+_PLAIN_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def escape_cell(value: str) -> str:
+    """``value`` with a leading ``'`` when a spreadsheet would read it as a formula.
+
+    A string starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
+    escaped unless it is a plain number such as ``-5`` or ``-0.3``.
+    """
+    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _field(value: object) -> str:
+    """One CSV field: missing values empty, strings escaped and quoted when needed."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, str):
+        text = escape_cell(value)
+        # quote a comma, a quote or any line break (pandas leaves a bare \r unquoted);
+        # an empty string is quoted so that it reads back as "", not as missing
+        if not text or _NEEDS_QUOTES.search(text):
+            return '"' + text.replace('"', '""') + '"'
+        return text
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return _field(str(value))
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` (no index) as CSV, every string cell passed through
+    :func:`escape_cell`; numbers are written as they are (shortest round trip)."""
+    columns = [[_field(v) for v in frame[c].tolist()] for c in frame.columns]
+    header = ",".join(_field(str(c)) for c in frame.columns)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(header + "\n")
+        for row in zip(*columns):
+            f.write(",".join(row) + "\n")
+    return path
 
 
 def clear_outputs(out: Path) -> list[str]:
@@ -55,12 +116,12 @@ def write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) -> 
     out.mkdir(parents=True, exist_ok=True)
     clear_outputs(out)
     paths = {"entities": out / "entities.csv", "pairs": out / "pairs.csv"}
-    result.entities.to_csv(paths["entities"], index=False)
-    result.pairs.to_csv(paths["pairs"], index=False)
+    write_csv(result.entities, paths["entities"])
+    write_csv(result.pairs, paths["pairs"])
     if len(result.review):
         # why each explained pair was picked (same order as explanations.jsonl)
         paths["review"] = out / "review.csv"
-        result.review.to_csv(paths["review"], index=False)
+        write_csv(result.review, paths["review"])
     paths["explanations"] = out / "explanations.jsonl"
     if result.explanations:
         from explain import write_html, write_jsonl

@@ -74,6 +74,14 @@ def test_help_lists_every_command(capsys):
         assert command in out
 
 
+@pytest.mark.parametrize("command", [[], ["dedup"], ["link"]])
+def test_help_explains_the_spreadsheet_escaping(capsys, command):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "starts with =, +, -, @, a tab or a carriage return gets a leading single quote" in out
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
