@@ -55,12 +55,13 @@ NOTES = """
 The recipe in `bench/common.py` (`MAGELLAN`) was frozen on 2026-12-01 as it
 stood; a set whose "measured" date under Settings is on or after that day was
 re-measured with the frozen recipe from a fresh cache, the others were not yet.
-From here on, settings are chosen on the validation splits only. Before that freeze, test F1 was read at each step
-and quoted as a reason beside validation F1, so the recipe is not free of test
-influence: the switch from the [CLS] head to the mean-pooled head, 64-80 to 256
-tokens, and 5 to 8 epochs on Abt-Buy (the history in the next section). The
-validation F1 moved the same way at each of those steps (Abt-Buy 70.2 -> 80.6
--> 80.9), but a choice that test F1 confirmed is not an out-of-sample choice.
+From here on, settings are chosen on the validation splits only. Before that
+freeze, test F1 was read at each step and quoted as a reason beside validation
+F1, so the recipe is not free of test influence: the switch from the [CLS] head
+to the mean-pooled head, 64-80 to 256 tokens, and 5 to 8 epochs on Abt-Buy (the
+history in the next section). The validation F1 moved the same way at each of
+those steps (Abt-Buy 70.2 -> 80.6 -> 80.9), but a choice that test F1 confirmed
+is not an out-of-sample choice.
 
 ## How the settings were chosen, and the gap to Ditto
 

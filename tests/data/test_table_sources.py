@@ -74,7 +74,7 @@ def test_parquet_without_id_column_numbers_rows(tmp_path):
 def test_broken_parquet_is_a_clear_error(tmp_path):
     path = tmp_path / "bad.parquet"
     path.write_bytes(b"not parquet at all")
-    with pytest.raises(BemError, match="bad.parquet: not a readable Parquet file"):
+    with pytest.raises(BemError, match=r"bad\.parquet: not a readable Parquet file"):
         load_table(path)
 
 
