@@ -160,9 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
         "threshold when `bem train --one-to-one` stored one)",
     )
 
-    p = sub.add_parser("run", help="repeat a pipeline run from its run.json")
+    p = sub.add_parser(
+        "run",
+        help="repeat a pipeline run from its run.json (stops if an input changed)",
+    )
     p.add_argument("run_json")
     p.add_argument("-o", "--output", help="write to this directory instead of the original")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run even if an input, the label file or a model file changed since the "
+        "recorded run (their sha256 are in run.json); a warning names them",
+    )
     return parser
 
 
@@ -368,9 +377,9 @@ def _cmd_pipeline(args: argparse.Namespace, mode: str) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from bem.run import load_run, run_pipeline
+    from bem.run import check_run, run_pipeline
 
-    config = load_run(args.run_json)
+    config = check_run(args.run_json, force=args.force)
     if args.output:
         config = dataclasses.replace(config, output=str(Path(args.output).resolve()))
     result = run_pipeline(config, progress=not args.quiet)

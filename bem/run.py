@@ -1,4 +1,10 @@
-"""Reproducible pipeline runs: a config in, the outputs and ``run.json`` out."""
+"""Reproducible pipeline runs: a config in, the outputs and ``run.json`` out.
+
+``run.json`` holds the configuration, library versions, counts, timings, the
+files written and (schema 2) the sha256 of every input, label and model file
+(:mod:`bem.provenance`); :func:`check_run` reads it back for ``bem run`` and
+stops when one of those files changed since, unless forced.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +20,22 @@ from typing import Any, Literal
 
 from bem.outputs import write_outputs
 from bem.pipeline import PipelineResult, dedup, link
+from bem.provenance import file_hashes, model_hashes, verify_hashes
 from data import BemError
 
-__all__ = ["PipelineConfig", "load_run", "run_pipeline", "versions", "write_outputs"]
+__all__ = [
+    "PipelineConfig",
+    "check_run",
+    "input_record",
+    "load_run",
+    "run_pipeline",
+    "versions",
+    "write_outputs",
+]
 
 logger = logging.getLogger(__name__)
 
-RUN_SCHEMA_VERSION = 1
+RUN_SCHEMA_VERSION = 2  # 2: adds "hashes" (schema 1 files still run, with a warning)
 
 
 @dataclass(frozen=True)
@@ -116,12 +131,26 @@ def _load_matcher(model: str):
         raise BemError(f"{model}: cannot load a BEM model from it ({exc})") from None
 
 
+def input_record(config: PipelineConfig) -> dict[str, Any]:
+    """The sha256 of the run's inputs, label file and model files (``run.json``'s
+    ``hashes``; see :mod:`bem.provenance`)."""
+    return {
+        "inputs": file_hashes(config.inputs),
+        "labels": file_hashes([config.labels]) if config.labels else {},
+        "model": model_hashes(config.model),
+    }
+
+
 def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineResult:
     """Load the inputs and the model named in ``config``, run, write the outputs."""
     from data import load_table, read_csv_strings
 
     started = time.perf_counter()
     t0 = time.perf_counter()
+    for path in (*config.inputs, *([config.labels] if config.labels else [])):
+        if not Path(path).is_file():  # before hashing: the same error load_table gives
+            raise BemError(f"{path}: file not found; check the path (working dir: {Path.cwd()})")
+    hashes = input_record(config)
     tables = [load_table(p, id_column=config.id_column) for p in config.inputs]
     matcher = _load_matcher(config.model)
     # checked by the pipeline, which joins them on the pair (unordered in dedup)
@@ -154,12 +183,15 @@ def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineRe
     written = write_outputs(result, config, Path(config.output))
     result.timings["write"] = time.perf_counter() - t0
     result.timings["total"] = time.perf_counter() - started
-    run_json = _write_run_json(result, config, sorted(p.name for p in written.values()))
+    outputs = sorted(p.name for p in written.values())
+    run_json = _write_run_json(result, config, outputs, hashes)
     result.outputs = tuple(sorted([*(p.name for p in written.values()), run_json.name]))
     return result
 
 
-def _write_run_json(result: PipelineResult, config: PipelineConfig, outputs: list[str]) -> Path:
+def _write_run_json(
+    result: PipelineResult, config: PipelineConfig, outputs: list[str], hashes: dict[str, Any]
+) -> Path:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     payload = {
         "schema_version": RUN_SCHEMA_VERSION,
@@ -170,15 +202,14 @@ def _write_run_json(result: PipelineResult, config: PipelineConfig, outputs: lis
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
         "peak_memory_mb": round(peak / 1024, 1),
         "outputs": outputs,  # this run's files besides run.json
+        "hashes": hashes,
     }
     path = Path(config.output) / "run.json"
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return path
 
 
-def load_run(path: str | Path) -> PipelineConfig:
-    """The configuration stored in a ``run.json`` (for ``bem run``)."""
-    path = Path(path)
+def _read_run(path: Path) -> dict[str, Any]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -187,4 +218,27 @@ def load_run(path: str | Path) -> PipelineConfig:
         raise BemError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(raw, dict) or "config" not in raw:
         raise BemError(f"{path}: has no 'config' object; is it a run.json written by bem?")
-    return PipelineConfig.from_dict(raw["config"], source=str(path))
+    return raw
+
+
+def load_run(path: str | Path) -> PipelineConfig:
+    """The configuration stored in a ``run.json``."""
+    path = Path(path)
+    return PipelineConfig.from_dict(_read_run(path)["config"], source=str(path))
+
+
+def check_run(path: str | Path, *, force: bool = False) -> PipelineConfig:
+    """The configuration stored in a ``run.json``, once its recorded inputs check out.
+
+    Recomputes the sha256 of the inputs, the label file and the model files the
+    run recorded (:func:`bem.provenance.verify_hashes`). A ``run.json`` without
+    hashes (schema 1) passes with a warning.
+
+    Raises:
+        BemError: a recorded file changed or disappeared and ``force`` is false.
+    """
+    path = Path(path)
+    raw = _read_run(path)
+    config = PipelineConfig.from_dict(raw["config"], source=str(path))
+    verify_hashes(raw.get("hashes"), source=str(path), force=force)
+    return config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -375,3 +376,41 @@ def test_a_rerun_into_the_same_folder_leaves_no_stale_outputs(workspace, tmp_pat
     assert (out / "notes.txt").read_text() == "mine\n" and (out / "model").is_dir()
     run = json.loads((out / "run.json").read_text())
     assert run["outputs"] == ["entities.csv", "explanations.jsonl", "pairs.csv"]
+
+
+def test_bem_run_stops_when_an_input_changed_and_force_runs_anyway(workspace, tmp_path, caplog):
+    import shutil
+
+    records = tmp_path / "records.csv"
+    shutil.copy(workspace / "left.csv", records)
+    out = tmp_path / "out"
+    args = ["-q", "dedup", str(records), "--model", str(workspace / "model"), "--no-explain"]
+    assert main([*args, "-o", str(out)]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["hashes"]["inputs"] == {
+        str(records.resolve()): hashlib.sha256(records.read_bytes()).hexdigest()
+    }
+    assert "config.json" in run["hashes"]["model"]["files"]
+    header = records.read_text().splitlines()[0].split(",")
+    row = ["zz-new" if c == "id" else "extra title" if c == "title" else "" for c in header]
+    records.write_text(records.read_text() + ",".join(row) + "\n", encoding="utf-8")
+    proc = run_cli("run", str(out / "run.json"))
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1, proc.stderr
+    assert "records.csv" in err[0] and "--force" in err[0]
+    with caplog.at_level("WARNING", logger="bem"):
+        assert main(["-q", "run", "--force", str(out / "run.json")]) == 0
+    assert "records.csv" in caplog.text
+    assert (
+        json.loads((out / "run.json").read_text())["counts"]["records"]
+        == run["counts"]["records"] + 1
+    )
+    # a run.json from before the hashes: runs, with a warning
+    old = json.loads((out / "run.json").read_text())
+    del old["hashes"]
+    (out / "run.json").write_text(json.dumps(old), encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="bem"):
+        assert main(["-q", "run", str(out / "run.json")]) == 0
+    assert "no hashes" in caplog.text
