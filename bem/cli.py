@@ -1,7 +1,8 @@
-"""The ``bem`` command line.
+"""The ``bem`` command line: the parser and :func:`main`.
 
 Every command turns input problems into one line on stderr and exit code 2;
-``-v`` shows debug logging, ``-q`` only warnings.
+``-v`` shows debug logging, ``-q`` only warnings. The commands themselves are in
+:mod:`bem.commands`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from bem import __version__
 from data import BemError
 
 __all__ = ["build_parser", "main"]
 
-logger = logging.getLogger("bem")
 
 CSV_SAFETY = (
     "Spreadsheet safety: in the CSV files bem dedup and bem link write (entities.csv, "
@@ -175,245 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cmd_block(args: argparse.Namespace) -> int:
-    from blocking import FuzzyBlocker, evaluate_blocking
-    from data import load_pairs, load_table
-
-    if len(args.tables) > 2:
-        raise BemError(f"block takes one table (dedup) or two (link), got {len(args.tables)}")
-    tables = [load_table(t, id_column=args.id_column) for t in args.tables]
-    left = tables[0]
-    right = tables[1] if len(tables) == 2 else None
-    from bem.inputs import check_table, default_key
-
-    key = args.key or default_key(left)
-    for name, table in zip(args.tables, tables):
-        check_table(table, name, key)
-    blocker = FuzzyBlocker(key=key, top_k=args.top_k, progress=not args.quiet)
-    cands = blocker.candidates(left, right)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    cands.to_csv(args.output, index=False)
-    print(f"{len(cands)} candidate pairs -> {args.output}")
-    if args.matches:
-        matches = load_pairs(
-            args.matches, left, right if right is not None else left, labelled=False
-        )
-        m = evaluate_blocking(
-            cands, matches, n_left=len(left), n_right=None if right is None else len(right)
-        )
-        print(
-            f"recall {m.recall:.4f}  reduction ratio {m.reduction_ratio:.4f}  "
-            f"candidates/record {m.candidates_per_record:.2f}  missed {len(m.missed)}"
-        )
-    return 0
-
-
-def _load_labelled(args: argparse.Namespace):
-    from data import RecordPairs, load_deepmatcher, load_pairs, load_table
-
-    if args.data:
-        ds = load_deepmatcher(args.data)
-        return ds.train, ds.valid, ds.test
-    if not (args.left and args.train):
-        raise BemError("bem train needs --data DIR, or --left A.csv [--right B.csv] --train P.csv")
-    left = load_table(args.left, id_column=args.id_column)
-    right = load_table(args.right, id_column=args.id_column) if args.right else left
-
-    def labelled(path: str | None) -> RecordPairs | None:
-        if not path:
-            return None
-        return RecordPairs(left, right, load_pairs(path, left, right, labelled=True))
-
-    train, valid, test = labelled(args.train), labelled(args.valid), labelled(args.test)
-    if valid is None:
-        from bem.training import split_train_valid
-
-        # one-to-one tuning needs each record's competing candidates together
-        group = "ltable_id" if args.one_to_one else None
-        train, valid = split_train_valid(train, seed=args.seed, group=group)
-        logger.info("no --valid given: holding out %d of the training pairs", len(valid))
-    return train, valid, test
-
-
-def _cmd_train(args: argparse.Namespace) -> int:
-    from matcher import Matcher
-
-    out = Path(args.output)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise BemError(f"{out}: directory exists and is not empty; pass --overwrite to replace it")
-    train, valid, test = _load_labelled(args)
-    matcher = Matcher(
-        args.model,
-        max_length=args.max_length,
-        summarize=args.summarize,
-        pooling=args.pooling,
-        seed=args.seed,
-    )
-    matcher.fit(
-        train,
-        valid,
-        augment=args.augment or (),
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        progress=not args.quiet,
-    )
-    if valid is not None:
-        m = matcher.evaluate(valid)
-        print(f"valid: precision {m.precision:.4f} recall {m.recall:.4f} F1 {m.f1:.4f}")
-    if test is not None:
-        m = matcher.evaluate(test)
-        print(f"test:  precision {m.precision:.4f} recall {m.recall:.4f} F1 {m.f1:.4f}")
-    if args.one_to_one:
-        from bem.training import tune_link_threshold
-
-        if valid is None or valid.labels is None or not valid.labels.any():
-            raise BemError("--one-to-one needs validation pairs with at least one match")
-        link, link_f1 = tune_link_threshold(matcher, valid)
-        print(f"one-to-one linkage: threshold {link:.3f}, validation F1 {link_f1:.4f}")
-    matcher.train_info_["data"] = args.data or args.train
-    matcher.save_pretrained(out, overwrite=args.overwrite)
-    print(f"model saved to {out} (threshold {matcher.threshold_:.3f})")
-    return 0
-
-
-def _pairs_from_args(args: argparse.Namespace):
-    from data import RecordPairs, load_pairs, load_table
-
-    left = load_table(args.left, id_column=args.id_column)
-    right = load_table(args.right, id_column=args.id_column) if args.right else left
-    pairs = load_pairs(args.pairs, left, right)
-    return RecordPairs(left, right, pairs)
-
-
-def _cmd_match(args: argparse.Namespace) -> int:
-    from bem.inputs import check_threshold
-    from bem.run import _load_matcher
-
-    check_threshold(args.threshold)
-    matcher = _load_matcher(args.model)
-    pairs = _pairs_from_args(args)
-    thr = matcher.threshold_ if args.threshold is None else args.threshold
-    proba = matcher.predict_proba(pairs, batch_size=args.batch_size, progress=not args.quiet)
-    out = pairs.pairs[["ltable_id", "rtable_id"]].copy()
-    out["probability"] = proba
-    out["decision"] = (proba >= thr).astype(int)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(args.output, index=False)
-    print(f"{len(out)} pairs scored, {int(out['decision'].sum())} matches -> {args.output}")
-    if pairs.labels is not None:
-        y = pairs.labels
-        pred = out["decision"].to_numpy()
-        tp = int(((pred == 1) & (y == 1)).sum())
-        p = tp / max(int(pred.sum()), 1)
-        r = tp / max(int(y.sum()), 1)
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
-        print(f"against labels: precision {p:.4f} recall {r:.4f} F1 {f1:.4f}")
-    return 0
-
-
-def _cmd_explain(args: argparse.Namespace) -> int:
-    from bem.run import _load_matcher
-    from explain import Explainer, write_html, write_jsonl
-
-    matcher = _load_matcher(args.model)
-    pairs = _pairs_from_args(args)
-    if args.limit is not None:
-        pairs = pairs[: args.limit]
-    explanations = Explainer(matcher, method=args.method).explain(pairs, progress=not args.quiet)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    write_html(explanations, args.output, title=f"BEM explanations ({args.method})")
-    print(f"{len(explanations)} explanations -> {args.output}")
-    if args.json:
-        write_jsonl(explanations, args.json)
-        print(f"JSON lines -> {args.json}")
-    return 0
-
-
-def _pipeline_config(args: argparse.Namespace, mode: str):
-    from bem.run import PipelineConfig
-
-    inputs = (args.records,) if mode == "dedup" else (args.left, args.right)
-    n = args.review
-    return PipelineConfig(
-        mode=mode,
-        inputs=tuple(str(Path(p).resolve()) for p in inputs),
-        model=str(Path(args.model).resolve()) if Path(args.model).exists() else args.model,
-        output=str(Path(args.output).resolve()),
-        id_column=args.id_column,
-        key=tuple(args.key) if args.key else None,
-        top_k=args.top_k,
-        threshold=args.threshold,
-        clustering=args.clustering,
-        one_to_one=getattr(args, "one_to_one", False),
-        explain_method=None if args.no_explain else args.explain_method,
-        review={"lowest_merges": n, "strongest_rejections": n, "sample": n},
-        labels=str(Path(args.labels).resolve()) if args.labels else None,
-        batch_size=args.batch_size,
-        seed=args.seed,
-    )
-
-
-def _report(result, out: Path) -> None:
-    c = result.counts
-    print(
-        f"{c['records']} records, {c['candidates']} candidate pairs scored, "
-        f"{c['match_decisions']} above threshold {result.threshold:.3f}, {c['entities']} entities"
-    )
-    secs = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
-    print(f"time: {secs}")
-    print(f"outputs in {out}/: {' '.join(result.outputs)}")
-
-
-def _cmd_pipeline(args: argparse.Namespace, mode: str) -> int:
-    from bem.run import run_pipeline
-
-    config = _pipeline_config(args, mode)
-    result = run_pipeline(config, progress=not args.quiet)
-    _report(result, Path(config.output))
-    return 0
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from bem.run import check_run, run_pipeline
-
-    config = check_run(args.run_json, force=args.force)
-    if args.output:
-        config = dataclasses.replace(config, output=str(Path(args.output).resolve()))
-    result = run_pipeline(config, progress=not args.quiet)
-    _report(result, Path(config.output))
-    return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from bem.demo import run_demo
-
-    run_demo(
-        Path(args.output),
-        n_entities=args.entities,
-        epochs=args.epochs,
-        model=args.model,
-        seed=args.seed,
-        progress=not args.quiet,
-        echo=print,
-    )
-    return 0
-
-
-COMMANDS = {
-    "demo": _cmd_demo,
-    "block": _cmd_block,
-    "train": _cmd_train,
-    "match": _cmd_match,
-    "explain": _cmd_explain,
-    "dedup": lambda a: _cmd_pipeline(a, "dedup"),
-    "link": lambda a: _cmd_pipeline(a, "link"),
-    "run": _cmd_run,
-}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``bem`` command; returns the exit code."""
     parser = build_parser()
@@ -423,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    from bem.commands import COMMANDS
+
     try:
         return COMMANDS[args.command](args)
     except BemError as exc:
