@@ -7,6 +7,7 @@
 from matcher.backbone import default_model_path
 from matcher.constants import __version__
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer, TokenLabel
+from matcher.evidence import shared_evidence, shared_evidence_mask
 from matcher.metrics import MatchMetrics, best_threshold, match_metrics
 from matcher.model import Matcher
 from matcher.schema import check_schema, parse_renames, rename_columns
@@ -29,4 +30,6 @@ __all__ = [
     "match_metrics",
     "parse_renames",
     "rename_columns",
+    "shared_evidence",
+    "shared_evidence_mask",
 ]

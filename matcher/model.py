@@ -191,6 +191,8 @@ class Matcher(ScoringMixin):
         given as ``attributes``). ``None`` before :meth:`fit` without
         ``attributes``, and for models saved before BEM recorded them: those read
         every column of their input, in the input's order."""
+        if "_ready" not in self.__dict__:  # not set up yet: no need to load the model
+            return None if self.attributes is None else list(self.attributes)
         attributes = self.serializer_.attributes
         return None if attributes is None else list(attributes)
 
@@ -236,6 +238,7 @@ class Matcher(ScoringMixin):
         early_stopping: int | None = 2,
         max_grad_norm: float = 1.0,
         negatives_per_positive: float | None = None,
+        blank_augment: float = 0.1,
         progress: bool = True,
     ) -> Matcher:
         """Fine-tune on labelled pairs, tuning the threshold on ``valid``.
@@ -261,6 +264,7 @@ class Matcher(ScoringMixin):
             early_stopping=early_stopping,
             max_grad_norm=max_grad_norm,
             negatives_per_positive=negatives_per_positive,
+            blank_augment=blank_augment,
             progress=progress,
         )
         if result.threshold is not None:

@@ -73,7 +73,8 @@ def check_schema(
         attributes: the model's attributes (``None``: a model that records none;
             nothing to check).
         name: what to call the table in messages (``"left"``, ``"right"``, ``"records"``).
-        warn: log a warning naming the attributes when some (not all) are missing.
+        warn: log a warning naming the attributes when some (not all) are
+            missing, and the ignored extra columns at info level.
 
     Raises:
         BemError: the table has none of the attributes; the message names them,
@@ -97,7 +98,7 @@ def check_schema(
             FIX,
         )
     extra = [c for c in columns if c not in attributes]
-    if extra:
+    if extra and warn:
         logger.info("%s: ignoring column(s) %s the model was not trained on", name, extra)
     return missing
 

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from data import BemError, RecordPairs
+from matcher.augmentation import AUGMENTATIONS, augment_pair, blank_pairs
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer
 from matcher.metrics import best_threshold, match_metrics
 from matcher.schema import PairsLike, as_records
@@ -26,9 +27,6 @@ from matcher.schema import PairsLike, as_records
 __all__ = ["AUGMENTATIONS", "FitResult", "Trainable", "augment_pair", "fit_matcher"]
 
 logger = logging.getLogger(__name__)
-
-AUGMENTATIONS = ("swap", "shuffle", "span_del", "attr_del")
-Record = dict[str, "str | None"]
 
 
 class Trainable(Protocol):
@@ -69,38 +67,6 @@ class FitResult:
     threshold: float | None
     history: list[dict[str, float]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def augment_pair(
-    left: Record, right: Record, op: str, attributes: Sequence[str], rng: np.random.Generator
-) -> tuple[Record, Record, list[str] | None]:
-    """One augmented copy of a pair, as Ditto's operators do.
-
-    ``swap`` exchanges the records (the score should be symmetric), ``shuffle``
-    permutes the attribute order, ``span_del`` deletes a run of words from one
-    value, ``attr_del`` empties one attribute on one side. Returns the records
-    and the attribute order to serialize them in (``None``: the default).
-    """
-    left, right = dict(left), dict(right)
-    if op == "swap":
-        return right, left, None
-    if op == "shuffle":
-        return left, right, [attributes[i] for i in rng.permutation(len(attributes))]
-    if op in ("span_del", "attr_del"):
-        sides = [(rec, a) for rec in (left, right) for a in attributes if rec.get(a)]
-        if not sides:
-            return left, right, None
-        rec, attr = sides[int(rng.integers(len(sides)))]
-        if op == "attr_del":
-            rec[attr] = None
-            return left, right, None
-        words = str(rec[attr]).split()
-        if len(words) > 1:
-            n = int(rng.integers(1, max(2, len(words) // 4 + 1)))
-            s = int(rng.integers(0, len(words) - n + 1))
-            rec[attr] = " ".join(words[:s] + words[s + n :])
-        return left, right, None
-    raise ValueError(f"unknown augmentation {op!r}; choose from {AUGMENTATIONS}")
 
 
 def _pos_weight(labels: np.ndarray, class_weight: str | float | None) -> float:
@@ -147,6 +113,7 @@ def fit_matcher(
     early_stopping: int | None = 2,
     max_grad_norm: float = 1.0,
     negatives_per_positive: float | None = None,
+    blank_augment: float = 0.1,
     progress: bool = True,
 ) -> FitResult:
     """Fine-tune ``matcher`` on labelled pairs; the best epoch's weights stay in it.
@@ -171,12 +138,23 @@ def fit_matcher(
             sample of this many non-matches per match (None: all pairs). Cuts the
             cost of an epoch on imbalanced data while every negative is still seen
             over the epochs; the class weight is computed on the sampled ratio.
+        blank_augment: add this many pairs per training pair and epoch (rounded
+            up; 0 turns it off) drawn by :func:`matcher.augmentation.blank_pairs`:
+            all-empty and one-sided pairs as non-matches, and copies with
+            attributes blanked on both sides, a match staying a match only while
+            another attribute is non-empty on both sides. Teaches the model that
+            missing evidence is no evidence of a match.
         progress: show a progress bar with the loss and validation F1.
     """
     import torch
 
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if not 0.0 <= blank_augment <= 1.0:
+        raise ValueError(
+            f"blank_augment must be in [0, 1] (blanked pairs per training pair), "
+            f"got {blank_augment}"
+        )
     bad = [a for a in augment if a not in AUGMENTATIONS]
     if bad:
         raise ValueError(f"unknown augmentation(s) {bad}; choose from {AUGMENTATIONS}")
@@ -221,7 +199,8 @@ def fit_matcher(
             )
         n_neg = min(len(negatives), round(negatives_per_positive * len(positives)))
         per_epoch = len(positives) + n_neg
-    steps_per_epoch = math.ceil(per_epoch / batch_size)
+    n_blank = math.ceil(blank_augment * per_epoch)
+    steps_per_epoch = math.ceil((per_epoch + n_blank) / batch_size)
     total = steps_per_epoch * epochs
     warmup = int(total * warmup_ratio)
 
@@ -254,19 +233,25 @@ def fit_matcher(
             fresh = encoder.encode([(a, b) for a, b, _ in aug], orders=[o for _, _, o in aug])
             for i, e in zip(chosen, fresh):
                 encoded[i] = e
-        lengths = np.array([len(e) for e in encoded])
         if per_epoch < len(base):
             picked = np.r_[
                 positives, rng.choice(negatives, per_epoch - len(positives), replace=False)
             ]
         else:
             picked = np.arange(len(base))
+        n_pairs, y_epoch = len(picked), y_all
+        if n_blank:
+            extra = blank_pairs(records, labels, attributes, n=n_blank, rng=rng)
+            encoded += encoder.encode(extra.records)
+            y_epoch = torch.cat([y_all, torch.tensor(extra.labels, dtype=torch.float32)])
+            picked = np.r_[picked, len(base) + np.arange(n_blank)]
+        lengths = np.array([len(e) for e in encoded])
         model.train()
         losses = []
         for sub in _batches(lengths[picked], batch_size, rng):
             idx = picked[sub]
             batch = matcher.collate([encoded[i] for i in idx])
-            loss = loss_fn(matcher.logits(batch), y_all[idx].to(matcher.device))
+            loss = loss_fn(matcher.logits(batch), y_epoch[idx].to(matcher.device))
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
@@ -279,7 +264,8 @@ def fit_matcher(
         row = {
             "epoch": epoch,
             "loss": float(np.mean(losses)),
-            "pairs": len(picked),
+            "pairs": n_pairs,
+            "blank_pairs": n_blank,
             "seconds": time.perf_counter() - t0,
         }
         if valid is not None:
@@ -324,6 +310,7 @@ def fit_matcher(
             "augment_prob": augment_prob,
             "early_stopping": early_stopping,
             "negatives_per_positive": negatives_per_positive,
+            "blank_augment": blank_augment,
             "max_length": matcher.max_length,
             "summarize": matcher.summarize,
             "seed": matcher.seed,

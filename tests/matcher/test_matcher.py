@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -240,9 +242,12 @@ def test_negative_sampling_trains_on_fewer_pairs(tiny_model_dir, data):
     m.fit(train, valid, epochs=1, batch_size=8, negatives_per_positive=1.0, progress=False)
     n_pos = int(train.labels.sum())
     full = Matcher(model=tiny_model_dir, max_length=32, seed=0)
-    full.fit(train, valid, epochs=1, batch_size=8, progress=False)
+    full.fit(train, valid, epochs=1, batch_size=8, blank_augment=0.0, progress=False)
     assert m.history_[0]["pairs"] == 2 * n_pos
+    assert m.history_[0]["blank_pairs"] == math.ceil(0.1 * 2 * n_pos)  # on by default
     assert full.history_[0]["pairs"] == len(train)
+    assert full.history_[0]["blank_pairs"] == 0
+    assert full.train_info_["hyperparameters"]["blank_augment"] == 0.0
     assert m.train_info_["hyperparameters"]["negatives_per_positive"] == 1.0
     assert 2 * n_pos < len(train)
     with pytest.raises(ValueError, match="negatives_per_positive"):
@@ -299,3 +304,17 @@ def test_files_without_pooling_load_the_cls_head(tiny_model_dir, data, tmp_path)
     (path / "config.json").write_text(json.dumps(raw))
     with pytest.raises(BemError, match="pooling 'max'"):
         Matcher.from_pretrained(path)
+
+
+def test_blank_pairs_teach_that_missing_evidence_is_no_match(fitted, data, tmp_path):
+    """Trained with the default blank augmentation, two all-empty records are no match
+    (without it this model scores them 0.58 against a threshold of 0.40)."""
+    blank = {"title": None, "price": None}
+    assert fitted.train_info_["hyperparameters"]["blank_augment"] == 0.1
+    assert all(h["blank_pairs"] == math.ceil(0.1 * 192) for h in fitted.history_)
+    assert fitted.predict_proba([(blank, dict(blank))])[0] < fitted.threshold_
+    loaded = Matcher.from_pretrained(fitted.save_pretrained(tmp_path / "m"))
+    assert loaded.train_info_["hyperparameters"]["blank_augment"] == 0.1
+    assert loaded.config_.training["hyperparameters"]["blank_augment"] == 0.1
+    with pytest.raises(ValueError, match="blank_augment"):
+        fitted.fit(data[0], blank_augment=1.5, progress=False)

@@ -138,3 +138,12 @@ def test_as_records_projects_onto_the_attributes(toy_pairs):
     assert as_records([({"a": "1", "b": "2"}, {"b": "3"})], ["b", "a"]) == [
         ({"b": "2", "a": "1"}, {"b": "3", "a": None})
     ]
+
+
+def test_schema_of_an_unloaded_matcher_needs_no_model():
+    m = Matcher(model="/nonexistent", attributes=["title"])
+    assert m.attributes_ == ["title"] and Matcher().attributes_ is None
+    table = pd.DataFrame({"name": ["x"]}, index=pd.Index(["1"], name="id"))
+    with pytest.raises(BemError, match="none of the model's attributes"):
+        m.check_schema(table)
+    assert "_ready" not in m.__dict__
