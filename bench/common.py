@@ -77,6 +77,7 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
             "augment_prob": 0.3,
             "negatives_per_positive": 3.0,
             "early_stopping": 3,
+            "blank_augment": 0.0,  # frozen recipe: no no-evidence copies
         },
     },
     "amazon_google": {
@@ -91,6 +92,7 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
             "augment_prob": 0.3,
             "negatives_per_positive": 3.0,
             "early_stopping": 3,
+            "blank_augment": 0.0,  # frozen recipe: no no-evidence copies
         },
     },
     "dblp_acm": {
@@ -105,6 +107,7 @@ MAGELLAN: dict[str, dict[str, dict[str, Any]]] = {
             "augment_prob": 0.5,
             "negatives_per_positive": 2.0,
             "early_stopping": 2,
+            "blank_augment": 0.0,  # frozen recipe: no no-evidence copies
         },
     },
 }
@@ -130,6 +133,7 @@ SYNTHETIC: dict[str, Any] = {
         "augment": ["swap"],
         "negatives_per_positive": 2.0,
         "early_stopping": 2,
+        "blank_augment": 0.0,  # as trained before the no-evidence option existed
     },
 }
 
