@@ -23,12 +23,15 @@ import logging
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
 
 from data import RecordPairs  # noqa: E402
 from matcher import Matcher  # noqa: E402
@@ -43,7 +46,9 @@ __all__ = [
     "cached_matcher",
     "code_hash",
     "data_hash",
+    "hash_frames",
     "load_magellan",
+    "load_or_build",
     "magellan_cache_path",
     "magellan_matcher",
     "synthetic_cache_path",
@@ -138,18 +143,22 @@ SYNTHETIC: dict[str, Any] = {
 }
 
 
+def hash_frames(*frames: pd.DataFrame) -> str:
+    """sha256 of DataFrames' CSV text (index included), in order."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(frame.to_csv().encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
 def data_hash(*pairs: RecordPairs) -> str:
     """sha256 of labelled pairs and of the records of their tables, in order.
 
     Two runs that train on the same records and pairs get the same hash; a
     changed value, id, label or split gives another.
     """
-    digest = hashlib.sha256()
-    for p in pairs:
-        for frame in (p.left, p.right, p.pairs):
-            digest.update(frame.to_csv().encode("utf-8"))
-            digest.update(b"\x00")
-    return digest.hexdigest()
+    return hash_frames(*(f for p in pairs for f in (p.left, p.right, p.pairs)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -185,8 +194,38 @@ def cache_path(
     fit_kwargs: dict[str, Any],
 ) -> Path:
     """Where :func:`cached_matcher` keeps the model of these settings and data."""
-    key = cache_key(config, fit_kwargs, data=data_hash(train, valid), code=code_hash())
-    return CACHE / f"{name}-{key}"
+    return _cache_dir(name, config, fit_kwargs, data=data_hash(train, valid))
+
+
+def _cache_dir(name: str, config: dict, fit_kwargs: dict, *, data: str) -> Path:
+    return CACHE / f"{name}-{cache_key(config, fit_kwargs, data=data, code=code_hash())}"
+
+
+def load_or_build(
+    path: Path, build: Callable[[], tuple[Matcher, dict[str, Any]]]
+) -> tuple[Matcher, dict[str, Any]]:
+    """The matcher cached at ``path``, or ``build()``'s, saved there with its info.
+
+    ``build`` returns the fitted matcher and its info (JSON values); the info
+    gains ``path`` and is stored as ``bench_info.json``. The model is written to
+    a temporary directory first and renamed when complete, so an interrupted run
+    leaves no half model.
+    """
+    info_file = path / INFO
+    if info_file.is_file():
+        logger.info("loading cached matcher %s", path)
+        return Matcher.from_pretrained(path), json.loads(info_file.read_text())
+    matcher, info = build()
+    info = {"path": str(path), **info}
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    matcher.save_pretrained(tmp)
+    (tmp / INFO).write_text(json.dumps(info, indent=2, default=str))
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.rename(path)
+    return matcher, info
 
 
 def magellan_cache_path(dataset: str) -> Path:
@@ -238,41 +277,32 @@ def cached_matcher(
     directory first and renamed when complete, so an interrupted run leaves no
     half model.
     """
-    data, code = data_hash(train, valid), code_hash()
-    path = cache_path(name, train=train, valid=valid, config=config, fit_kwargs=fit_kwargs)
-    info_file = path / INFO
-    if info_file.is_file():
-        logger.info("loading cached matcher %s", path)
-        return Matcher.from_pretrained(path), json.loads(info_file.read_text())
-    logger.info("training %s (%d train / %d valid pairs) -> %s", name, len(train), len(valid), path)
-    t0 = time.perf_counter()
-    matcher = Matcher(**config).fit(train, valid, progress=progress, **fit_kwargs)
-    seconds = time.perf_counter() - t0
-    info = {
-        "name": name,
-        "path": str(path),
-        "train_seconds": round(seconds, 1),
-        "config": config,
-        "fit_kwargs": fit_kwargs,
-        "data_sha256": data,
-        "code_sha256": code,
-        "threshold": matcher.threshold_,
-        "train_pairs": len(train),
-        "valid_pairs": len(valid),
-        "best_epoch": matcher.train_info_.get("best_epoch"),
-        "history": matcher.history_,
-        "valid_metrics": matcher.train_info_.get("valid_metrics", {}),
-    }
-    matcher.train_info_["data"] = name
-    tmp = path.with_name(path.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    matcher.save_pretrained(tmp)
-    (tmp / INFO).write_text(json.dumps(info, indent=2, default=str))
-    if path.exists():
-        shutil.rmtree(path)
-    tmp.rename(path)
-    return matcher, info
+    data = data_hash(train, valid)
+    path = _cache_dir(name, config, fit_kwargs, data=data)
+
+    def build() -> tuple[Matcher, dict[str, Any]]:
+        logger.info(
+            "training %s (%d train / %d valid pairs) -> %s", name, len(train), len(valid), path
+        )
+        t0 = time.perf_counter()
+        matcher = Matcher(**config).fit(train, valid, progress=progress, **fit_kwargs)
+        matcher.train_info_["data"] = name
+        return matcher, {
+            "name": name,
+            "train_seconds": round(time.perf_counter() - t0, 1),
+            "config": config,
+            "fit_kwargs": fit_kwargs,
+            "data_sha256": data,
+            "code_sha256": code_hash(),
+            "threshold": matcher.threshold_,
+            "train_pairs": len(train),
+            "valid_pairs": len(valid),
+            "best_epoch": matcher.train_info_.get("best_epoch"),
+            "history": matcher.history_,
+            "valid_metrics": matcher.train_info_.get("valid_metrics", {}),
+        }
+
+    return load_or_build(path, build)
 
 
 def load_magellan(dataset: str):

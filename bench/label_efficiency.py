@@ -26,6 +26,7 @@ other points already in the JSON.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import math
@@ -44,7 +45,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import CACHE, INFO, code_hash, data_hash, load_magellan  # noqa: E402
+from bench.common import (  # noqa: E402
+    CACHE,
+    code_hash,
+    data_hash,
+    hash_frames,
+    load_magellan,
+    load_or_build,
+)
 
 logger = logging.getLogger("bench.label_efficiency")
 
@@ -81,33 +89,22 @@ def few_label_fit(n_train: int) -> dict[str, Any]:
 
 
 def _cached(name: str, payload: dict[str, Any], build) -> tuple[Any, dict[str, Any]]:
-    from matcher import Matcher
+    """``build()``'s matcher, cached under ``name`` and a hash of ``payload``."""
+    key = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
-    key = json.dumps(payload, sort_keys=True, default=str)
-    import hashlib
+    def timed():
+        start = time.perf_counter()
+        matcher = build()
+        return matcher, {"train_seconds": round(time.perf_counter() - start, 1)}
 
-    path = CACHE / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
-    if (path / INFO).is_file():
-        return Matcher.from_pretrained(path), json.loads((path / INFO).read_text())
-    start = time.perf_counter()
-    matcher = build()
-    info = {"train_seconds": round(time.perf_counter() - start, 1), "path": str(path)}
-    tmp = path.with_name(path.name + ".tmp")
-    matcher.save_pretrained(tmp, overwrite=True)
-    (tmp / INFO).write_text(json.dumps(info, indent=2))
-    if path.exists():
-        import shutil
-
-        shutil.rmtree(path)
-    tmp.rename(path)
-    return matcher, info
+    return load_or_build(CACHE / f"{name}-{key[:10]}", timed)
 
 
 def label_free(dataset: str, ds) -> tuple[Any, dict[str, Any]]:
     from bem.labelfree import fit_label_free
 
     payload = {
-        "tables": data_hash_tables(ds.left, ds.right),
+        "tables": hash_frames(ds.left, ds.right),
         "code": code_hash(),
         "records": LABEL_FREE_RECORDS,
         "matcher": MATCHER_KWARGS,
@@ -124,15 +121,6 @@ def label_free(dataset: str, ds) -> tuple[Any, dict[str, Any]]:
             seed=SEED,
         ),
     )
-
-
-def data_hash_tables(left: pd.DataFrame, right: pd.DataFrame) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    for t in (left, right):
-        digest.update(t.to_csv().encode("utf-8"))
-    return digest.hexdigest()
 
 
 def sample_labels(ds, n: int, *, seed: int = SEED):

@@ -133,25 +133,16 @@ def _clusterings(left, right, lids, rids, scores, *, threshold, methods, sources
     return out
 
 
-def _load(name: str):
-    from data import load_dedup, load_linkage
-
-    if name == "cora":
-        ds = load_dedup(DATASETS / "dedup" / "cora")
-        return ds.records, None, ds.matches
-    ds = load_linkage(DATASETS / "ccer" / name)
-    return ds.left, ds.right, ds.matches
-
-
 def run_row(name: str) -> dict:
     """One end-to-end row under the out-of-sample protocol (``bench/protocol.py``)."""
     from bem.pipeline import block, dedup, link
     from bem.training import split_train_valid
+    from bench.blocking import load
     from bench.common import MAGELLAN, cached_matcher
     from bench.protocol import entity_split, labelled_pairs, overlap
     from blocking import evaluate_blocking
 
-    left, right, matches = _load(name)
+    left, right, matches = load(name)
     dedup_mode = right is None
     split = entity_split(left, right, matches, train_fraction=0.5, seed=SPLIT_SEED)
     cfg = BLOCKING[name]

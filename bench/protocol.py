@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bem.cluster import connected_components
 from data import RecordPairs
 
 __all__ = ["EntitySplit", "entity_split", "labelled_pairs", "overlap"]
@@ -54,14 +55,6 @@ class EntitySplit:
     n_train_entities: int
 
 
-def _components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    graph = coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
-
-
 def entity_split(
     left: pd.DataFrame,
     right: pd.DataFrame | None,
@@ -81,7 +74,7 @@ def entity_split(
     m_l = matches["ltable_id"].astype(str).to_numpy()
     m_r = matches["rtable_id"].astype(str).to_numpy()
     n = len(lids) + (0 if right is None else len(rids))
-    entity = _components(n, lpos.loc[m_l].to_numpy(), rpos.loc[m_r].to_numpy())
+    entity = connected_components(n, lpos.loc[m_l].to_numpy(), rpos.loc[m_r].to_numpy())
     uniq = np.unique(entity)
     rng = np.random.default_rng(seed)
     chosen = rng.choice(uniq, size=round(train_fraction * len(uniq)), replace=False)
