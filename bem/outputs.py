@@ -25,8 +25,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
+
+from data import write_table
 
 if TYPE_CHECKING:
     from bem.pipeline import PipelineResult
@@ -47,7 +48,6 @@ OUTPUT_NAMES = (
 """Every file name a pipeline run writes into its output folder."""
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 _PLAIN_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -62,36 +62,12 @@ def escape_cell(value: str) -> str:
     return value
 
 
-def _field(value: object) -> str:
-    """One CSV field: missing values empty, strings escaped and quoted when needed."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, str):
-        text = escape_cell(value)
-        # quote a comma, a quote or any line break (pandas leaves a bare \r unquoted);
-        # an empty string is quoted so that it reads back as "", not as missing
-        if not text or _NEEDS_QUOTES.search(text):
-            return '"' + text.replace('"', '""') + '"'
-        return text
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    return _field(str(value))
-
-
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` (no index) as CSV, every string cell passed through
-    :func:`escape_cell`; numbers are written as they are (shortest round trip)."""
-    columns = [[_field(v) for v in frame[c].tolist()] for c in frame.columns]
-    header = ",".join(_field(str(c)) for c in frame.columns)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(header + "\n")
-        for row in zip(*columns):
-            f.write(",".join(row) + "\n")
-    return path
+    """Write ``frame`` (no index) as CSV by :func:`data.write_table`'s rules, every
+    string cell and column name passed through :func:`escape_cell` first."""
+    escaped = frame.map(lambda v: escape_cell(v) if isinstance(v, str) else v)
+    escaped.columns = [escape_cell(str(c)) for c in frame.columns]
+    return write_table(escaped.reset_index(drop=True), path)
 
 
 def clear_outputs(out: Path) -> list[str]:

@@ -89,13 +89,16 @@ def self_supervised_pairs(
     sample = ids[chosen]
     pairs: list[tuple[str, str, int]] = [(i, i + COPY, 1) for i in sample]
 
+    # the positives' copies, made once: they are the right side of every self-pair
+    sample_copies = noisy_copy(pool.loc[sample], seed=seed, noise=noise, suffix=COPY)
+
     # hard negatives: neighbours inside each record's own table
     positive_sim = None
     if right is None:
         from rapidfuzz import fuzz
 
         text = _key_text(pool, key, sample)
-        copies_text = _key_text(noisy_copy(pool.loc[sample], seed=seed, suffix=""), key, sample)
+        copies_text = _key_text(sample_copies, key, [i + COPY for i in sample])
         positive_sim = np.percentile(
             [fuzz.token_set_ratio(a, b) / 100 for a, b in zip(text, copies_text)], 33
         )
@@ -133,8 +136,10 @@ def self_supervised_pairs(
         subset=["ltable_id", "rtable_id"]
     )
     frame["label"] = frame["label"].astype("int8")
-    used_right = sorted({r[: -len(COPY)] for r in frame["rtable_id"]})
-    copies = noisy_copy(pool.loc[used_right], seed=seed + 1, noise=noise, suffix=COPY)
+    others = sorted({r[: -len(COPY)] for r in frame["rtable_id"]} - wanted)
+    copies = pd.concat(
+        [sample_copies, noisy_copy(pool.loc[others], seed=seed + 1, noise=noise, suffix=COPY)]
+    )
     used_left = sorted(set(frame["ltable_id"]))
     logger.info(
         "self-supervised pairs: %d positives, %d negatives over %d records",
