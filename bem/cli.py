@@ -38,6 +38,16 @@ def _add_key_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--id-column", default="id", help="name of the id column (default: id)")
 
 
+def _add_rename_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rename",
+        action="append",
+        metavar="ATTRIBUTE=COLUMN",
+        help="read the model's ATTRIBUTE from the table's COLUMN, for a table whose columns "
+        "are named differently from the model's (repeat for several, e.g. --rename title=name)",
+    )
+
+
 def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="a model directory written by `bem train`")
     p.add_argument("-o", "--output", required=True, help="output directory")
@@ -55,6 +65,7 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labels", help="optional CSV of ltable_id,rtable_id,label shown in the report")
     p.add_argument("--batch-size", type=int, help="scoring batch size")
     p.add_argument("--seed", type=int, default=0)
+    _add_rename_option(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("-o", "--output", required=True, help="scores CSV to write")
+    _add_rename_option(p)
 
     p = sub.add_parser("explain", help="explain matcher decisions as an HTML report")
     p.add_argument("--model", required=True)
@@ -140,9 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", required=True, help="CSV with ltable_id,rtable_id[,label]")
     p.add_argument("--id-column", default="id")
     p.add_argument("--method", default="occlusion", help="explanation method (default occlusion)")
+    p.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
     p.add_argument("--limit", type=int, help="explain only the first N pairs")
     p.add_argument("-o", "--output", required=True, help="report.html to write")
     p.add_argument("--json", help="also write explanations as JSON lines here")
+    _add_rename_option(p)
 
     p = sub.add_parser("dedup", help="find duplicates inside one table", epilog=CSV_SAFETY)
     p.add_argument("records", help="the table CSV")

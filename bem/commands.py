@@ -123,11 +123,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pairs_from_args(args: argparse.Namespace):
+def _renames(args: argparse.Namespace) -> dict[str, str] | None:
+    from matcher.schema import parse_renames
+
+    return parse_renames(args.rename) if getattr(args, "rename", None) else None
+
+
+def _pairs_from_args(args: argparse.Namespace, matcher):
+    """The pairs of --pairs over --left/--right, renamed and checked against the model."""
+    from bem.inputs import apply_schema
     from data import RecordPairs, load_pairs, load_table
 
     left = load_table(args.left, id_column=args.id_column)
-    right = load_table(args.right, id_column=args.id_column) if args.right else left
+    right = load_table(args.right, id_column=args.id_column) if args.right else None
+    left, right = apply_schema(matcher, left, right, rename=_renames(args))
+    right = left if right is None else right
     pairs = load_pairs(args.pairs, left, right)
     return RecordPairs(left, right, pairs)
 
@@ -137,13 +147,17 @@ def _cmd_match(args: argparse.Namespace) -> int:
     from bem.run import _load_matcher
 
     check_threshold(args.threshold)
+    from matcher import shared_evidence_mask
+
     matcher = _load_matcher(args.model)
-    pairs = _pairs_from_args(args)
+    pairs = _pairs_from_args(args, matcher)
     thr = matcher.threshold_ if args.threshold is None else args.threshold
     proba = matcher.predict_proba(pairs, batch_size=args.batch_size, progress=not args.quiet)
+    evidence = shared_evidence_mask(pairs, matcher.attributes_)
     out = pairs.pairs[["ltable_id", "rtable_id"]].copy()
     out["probability"] = proba
-    out["decision"] = (proba >= thr).astype(int)
+    out["decision"] = ((proba >= thr) & evidence).astype(int)  # no evidence, no merge
+    out["evidence"] = evidence.astype(int)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.output, index=False)
     print(f"{len(out)} pairs scored, {int(out['decision'].sum())} matches -> {args.output}")
@@ -159,14 +173,17 @@ def _cmd_match(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
+    from bem.inputs import check_threshold
     from bem.run import _load_matcher
     from explain import Explainer, write_html, write_jsonl
 
+    check_threshold(args.threshold)
     matcher = _load_matcher(args.model)
-    pairs = _pairs_from_args(args)
+    pairs = _pairs_from_args(args, matcher)
     if args.limit is not None:
         pairs = pairs[: args.limit]
-    explanations = Explainer(matcher, method=args.method).explain(pairs, progress=not args.quiet)
+    explainer = Explainer(matcher, method=args.method, threshold=args.threshold)
+    explanations = explainer.explain(pairs, progress=not args.quiet)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     write_html(explanations, args.output, title=f"BEM explanations ({args.method})")
     print(f"{len(explanations)} explanations -> {args.output}")
@@ -195,6 +212,7 @@ def _pipeline_config(args: argparse.Namespace, mode: str):
         explain_method=None if args.no_explain else args.explain_method,
         review={"lowest_merges": n, "strongest_rejections": n, "sample": n},
         labels=str(Path(args.labels).resolve()) if args.labels else None,
+        rename=_renames(args),
         batch_size=args.batch_size,
         seed=args.seed,
     )
@@ -206,6 +224,11 @@ def _report(result, out: Path) -> None:
         f"{c['records']} records, {c['candidates']} candidate pairs scored, "
         f"{c['match_decisions']} above threshold {result.threshold:.3f}, {c['entities']} entities"
     )
+    if c.get("no_evidence_above_threshold"):
+        print(
+            f"{c['no_evidence_above_threshold']} pair(s) above the threshold share no non-empty "
+            "attribute: decided no match (no evidence, no merge)"
+        )
     secs = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     print(f"time: {secs}")
     print(f"outputs in {out}/: {' '.join(result.outputs)}")

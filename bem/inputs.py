@@ -18,7 +18,8 @@ once. The number dropped is logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ import pandas as pd
 from data import BemError
 
 __all__ = [
+    "apply_schema",
     "check_table",
     "check_threshold",
     "default_key",
@@ -103,6 +105,39 @@ def prepare_table(table: pd.DataFrame, name: str, key: Sequence[str] | None) -> 
     out.index = pd.Index(ids, name=table.index.name, dtype=object)
     logger.info("%s: index of %s converted to string ids", where, table.index.dtype)
     return out
+
+
+def apply_schema(
+    matcher: Any,
+    left: pd.DataFrame,
+    right: pd.DataFrame | None,
+    *,
+    rename: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The tables renamed by ``rename`` and checked against the model's attributes.
+
+    ``rename`` maps model attribute -> table column (``--rename title=name``)
+    and applies to both tables (a column it names must exist in each). A model
+    that records its attributes (:attr:`matcher.Matcher.attributes_`) then
+    checks each table (:func:`matcher.schema.check_schema`): none of its
+    attributes is an error naming them and the fix, some missing a warning.
+    ``right=None`` is deduplication.
+
+    Raises:
+        BemError: a rename names a missing column, or a table has none of the
+            model's attributes.
+    """
+    from matcher.schema import check_schema, rename_columns
+
+    dedup = right is None
+    tables = {"records" if dedup else "left": left, **({} if dedup else {"right": right})}
+    if rename:
+        tables = {name: rename_columns(t, rename, name=name) for name, t in tables.items()}
+    attributes = getattr(matcher, "attributes_", None)
+    for name, table in tables.items():
+        check_schema(table, attributes, name=name)
+    out = list(tables.values())
+    return out[0], None if dedup else out[1]
 
 
 def default_key(table: pd.DataFrame) -> list[str]:

@@ -105,7 +105,7 @@ def write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) -> 
         write_jsonl(result.explanations, paths["explanations"])
         paths["report"] = out / "report.html"
         title = f"BEM {config.mode}: {', '.join(Path(p).name for p in config.inputs)}"
-        write_html(result.explanations, paths["report"], title=title)
+        write_html(result.explanations, paths["report"], title=title, entities=result.entity_views)
     else:
         paths["explanations"].write_text("", encoding="utf-8")
     return paths

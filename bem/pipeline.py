@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from bem.cluster import ClusterMethod
+from bem.decide import evidence_mask
 from bem.entities import resolve_entities
 from bem.inputs import (
+    apply_schema,
     check_threshold,
     default_key,
     prepare_candidates,
@@ -31,7 +33,7 @@ from bem.inputs import (
 )
 from bem.labels import prepare_labels
 from bem.linkage import one_to_one, tune_one_to_one_threshold
-from bem.review import explain_review, select_for_review
+from bem.review import explain_review, review_entities, select_for_review
 from data import RecordPairs
 
 if TYPE_CHECKING:
@@ -62,12 +64,20 @@ class PipelineResult:
             weakest and strongest scored pair inside its cluster; empty for
             singletons).
         pairs: every scored candidate pair: ids, ``probability``, ``decision``
-            (probability >= threshold), ``same_entity`` (the final clusters put
-            the two records together), ``blocker`` and ``block_score``.
+            (probability >= threshold and the pair shares evidence),
+            ``same_entity`` (the final clusters put the two records together),
+            ``evidence`` (some attribute is non-empty in both records; a pair
+            without is never decided a match: :mod:`bem.decide`), ``blocker``
+            and ``block_score``.
         explanations: explanations of the pairs chosen for review.
-        review: the reviewed pairs with the reason each was chosen.
+        review: the reviewed pairs with the reason each was chosen and the
+            rule that decided them (``decision_rule``).
+        entity_views: :class:`explain.EntityView` per entity holding a reviewed
+            merge (the report's entity view).
         timings: seconds per stage.
-        counts: records, candidates, matches, entities.
+        counts: records, candidates, matches, entities, explained pairs, and
+            the pairs without shared evidence (all, and those scored above the
+            threshold that the rule overruled).
         outputs: the names of the files :func:`bem.run.run_pipeline` wrote
             (``run.json`` included); empty for :func:`dedup` and :func:`link`.
     """
@@ -77,6 +87,7 @@ class PipelineResult:
     threshold: float
     explanations: list[Any] = field(default_factory=list)
     review: pd.DataFrame = field(default_factory=pd.DataFrame)
+    entity_views: list[Any] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()
@@ -142,12 +153,14 @@ def _run(
     explain_method: str | None,
     review: dict[str, int],
     labels: pd.DataFrame | None,
+    rename: Mapping[str, str] | None,
     chunk_size: int,
     batch_size: int | None,
     seed: int,
     progress: bool,
 ) -> PipelineResult:
     check_threshold(threshold)
+    left, right = apply_schema(matcher, left, right, rename=rename)
     left = prepare_table(left, sources[0], key)
     if right is not None:
         right = prepare_table(right, sources[1], key)
@@ -184,18 +197,26 @@ def _run(
     t0 = time.perf_counter()
     lids = candidates["ltable_id"].astype(str).to_numpy()
     rids = candidates["rtable_id"].astype(str).to_numpy()
+    evidence = evidence_mask(left, right_table, candidates, getattr(matcher, "attributes_", None))
+    if (~evidence).any():
+        logger.info(
+            "%d candidate pair(s) share no non-empty attribute: decided no match "
+            "(%d of them scored above the threshold)",
+            int((~evidence).sum()),
+            int(((prob >= thr) & ~evidence).sum()),
+        )
     entities, same = resolve_entities(
         left,
         right,
         lids,
         rids,
-        prob,
+        np.where(evidence, prob, 0.0),  # no evidence, no merge
         threshold=thr,
         method=clustering,
         one_to_one_links=one_to_one_links,
         sources=sources,
     )
-    decision = (prob >= thr).astype(int)
+    decision = ((prob >= thr) & evidence).astype(int)
     pairs = pd.DataFrame(
         {
             "ltable_id": lids,
@@ -203,6 +224,7 @@ def _run(
             "probability": prob,
             "decision": decision,
             "same_entity": same,
+            "evidence": evidence.astype(int),
             "blocker": candidates["blocker"].to_numpy() if "blocker" in candidates else "",
             "block_score": candidates["score"].to_numpy() if "score" in candidates else np.nan,
         }
@@ -210,6 +232,7 @@ def _run(
     timings["cluster"] = time.perf_counter() - t0
 
     explanations: list[Any] = []
+    views: list[Any] = []
     chosen = pd.DataFrame()
     t0 = time.perf_counter()
     if explain_method and len(pairs):
@@ -222,9 +245,13 @@ def _run(
             review=review,
             truth=truth,
             unordered=right is None,
+            threshold=thr,
+            clustering=clustering,
+            one_to_one=one_to_one_links and right is not None,
             seed=seed,
             progress=progress,
         )
+        views = review_entities(chosen, pairs, entities, left, right, sources=sources)
     timings["explain"] = time.perf_counter() - t0
 
     counts = {
@@ -234,6 +261,8 @@ def _run(
         "pairs_in_same_entity": int(pairs["same_entity"].sum()) if len(pairs) else 0,
         "entities": int(entities["entity_id"].nunique()),
         "explained": len(explanations),
+        "no_evidence_pairs": int((~evidence).sum()),
+        "no_evidence_above_threshold": int(((prob >= thr) & ~evidence).sum()),
     }
     return PipelineResult(
         entities=entities,
@@ -241,6 +270,7 @@ def _run(
         threshold=thr,
         explanations=explanations,
         review=chosen,
+        entity_views=views,
         timings=timings,
         counts=counts,
     )
@@ -258,6 +288,7 @@ def dedup(
     explain_method: str | None = "occlusion",
     review: dict[str, int] | None = None,
     labels: pd.DataFrame | None = None,
+    rename: Mapping[str, str] | None = None,
     chunk_size: int = 4096,
     batch_size: int | None = None,
     source: str = "records",
@@ -283,6 +314,11 @@ def dedup(
         labels: optional true labels (``ltable_id, rtable_id, label``) shown in the
             report and ``review``; they may cover only some pairs (the others are
             unknown) and are matched to the candidates on the unordered pair.
+        rename: model attribute -> table column, for a table whose columns are
+            named differently from the model's attributes (``--rename``); the
+            table is then checked against the model's attributes
+            (:func:`bem.inputs.apply_schema`: an error when it has none of
+            them, a warning naming those it lacks).
     """
     return _run(
         records,
@@ -298,6 +334,7 @@ def dedup(
         explain_method=explain_method,
         review=review or {},
         labels=labels,
+        rename=rename,
         chunk_size=chunk_size,
         batch_size=batch_size,
         seed=seed,
@@ -319,6 +356,7 @@ def link(
     explain_method: str | None = "occlusion",
     review: dict[str, int] | None = None,
     labels: pd.DataFrame | None = None,
+    rename: Mapping[str, str] | None = None,
     chunk_size: int = 4096,
     batch_size: int | None = None,
     sources: tuple[str, str] = ("left", "right"),
@@ -348,6 +386,7 @@ def link(
         explain_method=explain_method,
         review=review or {},
         labels=labels,
+        rename=rename,
         chunk_size=chunk_size,
         batch_size=batch_size,
         seed=seed,

@@ -5,6 +5,9 @@ rejected candidates and a random sample of the rest; :func:`explain_review`
 attaches the true labels when a label table is given (:mod:`bem.labels`: a pair
 without one is unknown, never a non-match) and explains the chosen pairs with
 :class:`explain.Explainer`.
+
+:func:`review_entities` builds the report's entity view: for each entity that
+holds a reviewed merge, its records and every scored pair inside it.
 """
 
 from __future__ import annotations
@@ -15,13 +18,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bem.decide import decision_rules
 from bem.labels import attach_labels
 from data import RecordPairs
 
 if TYPE_CHECKING:
     from matcher import Matcher
 
-__all__ = ["explain_review", "select_for_review"]
+__all__ = ["explain_review", "review_entities", "select_for_review"]
+
+MAX_ENTITY_RECORDS = 50
+"""An entity larger than this is shown by its first records per side only."""
+MAX_ENTITY_LINKS = 200
+"""The most links shown per entity (weakest first)."""
 
 
 def select_for_review(
@@ -61,6 +70,9 @@ def explain_review(
     review: dict[str, int],
     truth: pd.DataFrame | None,
     unordered: bool,
+    threshold: float,
+    clustering: str,
+    one_to_one: bool,
     seed: int,
     progress: bool,
 ) -> tuple[pd.DataFrame, list[Any]]:
@@ -69,18 +81,28 @@ def explain_review(
     ``right`` is ``left`` in deduplication (``unordered``). ``truth`` (from
     :func:`bem.labels.prepare_labels`) adds ``label`` and ``outcome`` to the
     chosen pairs and sets each explanation's label; a pair it does not cover
-    keeps ``label=None``. Returns the chosen pairs (with ``review_reason``) and
-    their explanations, in the same order.
+    keeps ``label=None``. Each explanation carries the pipeline's decision
+    (``same_entity``), the rule that made it (:func:`bem.decide.decision_rules`
+    from ``threshold``, ``clustering`` and ``one_to_one``, when ``pairs`` has
+    the ``evidence`` column), the review reason, and ``threshold``. Returns the chosen pairs
+    (with ``review_reason``) and their explanations, in the same order.
     """
     chosen = select_for_review(pairs, seed=seed, **review)
+    if "evidence" in chosen.columns:
+        chosen["decision_rule"] = decision_rules(
+            chosen, threshold=threshold, clustering=clustering, one_to_one=one_to_one
+        )
     if truth is not None:
         chosen = attach_labels(chosen, truth, unordered=unordered)
     if not len(chosen):
         return chosen, []
     from explain import Explainer
 
-    to_explain = chosen[["ltable_id", "rtable_id"]].reset_index(drop=True)
-    explainer = Explainer(matcher, method=method)
+    columns = [c for c in ("decision_rule", "review_reason") if c in chosen.columns]
+    to_explain = chosen[["ltable_id", "rtable_id", *columns]].reset_index(drop=True)
+    # the report shows the pipeline's decision (the clustering's), not the score's alone
+    to_explain["decision"] = chosen["same_entity"].to_numpy()
+    explainer = Explainer(matcher, method=method, threshold=threshold)
     explanations = explainer.explain(RecordPairs(left, right, to_explain), progress=progress)
     if truth is not None:
         explanations = [
@@ -88,3 +110,56 @@ def explain_review(
             for e, y in zip(explanations, chosen["label"])
         ]
     return chosen, explanations
+
+
+def _record(row: pd.Series) -> dict[str, str | None]:
+    return {str(k): None if pd.isna(v) else str(v) for k, v in row.items()}
+
+
+def review_entities(
+    chosen: pd.DataFrame,
+    pairs: pd.DataFrame,
+    entities: pd.DataFrame,
+    left: pd.DataFrame,
+    right: pd.DataFrame | None,
+    *,
+    sources: tuple[str, str],
+) -> list[Any]:
+    """One :class:`explain.EntityView` per entity holding a reviewed merge.
+
+    ``right=None`` is deduplication. Each view has the entity's records (the
+    first :data:`MAX_ENTITY_RECORDS` per side) and the scored pairs between
+    them, weakest first (at most :data:`MAX_ENTITY_LINKS`).
+    """
+    from explain import EntityLink, EntityView
+
+    merged = chosen[chosen["same_entity"] == 1] if len(chosen) else chosen
+    if not len(merged):
+        return []
+    left_source = sources[0]
+    right_source = sources[0] if right is None else sources[1]
+    ent = entities.assign(id=entities["id"].astype(str))
+    by_left = ent[ent["source"] == left_source].set_index("id")["entity_id"]
+    by_right = ent[ent["source"] == right_source].set_index("id")["entity_id"]
+    wanted = list(dict.fromkeys(by_left.loc[merged["ltable_id"].astype(str)].tolist()))
+    pair_entity = by_left.reindex(pairs["ltable_id"].astype(str)).to_numpy()
+    inside = pair_entity == by_right.reindex(pairs["rtable_id"].astype(str)).to_numpy()
+    views = []
+    for entity_id in wanted:
+        members = ent[ent["entity_id"] == entity_id]
+        lids = members.loc[members["source"] == left_source, "id"].tolist()[:MAX_ENTITY_RECORDS]
+        rids = members.loc[members["source"] == right_source, "id"].tolist()[:MAX_ENTITY_RECORDS]
+        records = {i: _record(left.loc[i]) for i in lids}
+        right_records = None if right is None else {i: _record(right.loc[i]) for i in rids}
+        mine = pairs[inside & (pair_entity == entity_id)].sort_values("probability", kind="stable")
+        shown_right = records if right_records is None else right_records
+        keep = mine["ltable_id"].astype(str).isin(list(records)) & mine["rtable_id"].astype(
+            str
+        ).isin(list(shown_right))
+        mine = mine[keep].head(MAX_ENTITY_LINKS)
+        links = [
+            EntityLink(str(a), str(b), float(p))
+            for a, b, p in zip(mine["ltable_id"], mine["rtable_id"], mine["probability"])
+        ]
+        views.append(EntityView(entity_id, records, links, right_records))
+    return views

@@ -42,7 +42,8 @@ RUN_SCHEMA_VERSION = 2  # 2: adds "hashes" (schema 1 files still run, with a war
 class PipelineConfig:
     """Everything that defines a pipeline run; what ``run.json`` stores.
 
-    ``inputs`` holds one table (``mode="dedup"``) or two (``mode="link"``).
+    ``inputs`` holds one table (``mode="dedup"``) or two (``mode="link"``);
+    ``rename`` maps model attribute -> table column (``--rename``).
     """
 
     mode: Literal["dedup", "link"]
@@ -60,6 +61,7 @@ class PipelineConfig:
         default_factory=lambda: {"lowest_merges": 10, "strongest_rejections": 10, "sample": 10}
     )
     labels: str | None = None
+    rename: dict[str, str] | None = None
     chunk_size: int = 4096
     batch_size: int | None = None
     seed: int = 0
@@ -164,6 +166,7 @@ def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineRe
         explain_method=config.explain_method,
         review=config.review,
         labels=labels,
+        rename=config.rename,
         chunk_size=config.chunk_size,
         batch_size=config.batch_size,
         seed=config.seed,

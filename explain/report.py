@@ -258,7 +258,10 @@ def render_html(
     )
     views = [_view(i, e) for i, e in enumerate(explanations)]
     labelled = any(e.label is not None for e in explanations)
-    counts = {k: sum(v["outcome"] == k for v in views) for k in ("TP", "FP", "FN", "TN")}
+    if labelled:  # a partial label file: the pairs it does not cover are unknown, not TN/FP
+        for v in views:
+            v["outcome"] = v["outcome"] or "unknown"
+    counts = {k: sum(v["outcome"] == k for v in views) for k in ("TP", "FP", "FN", "TN", "unknown")}
     methods = sorted({e.method for e in explanations})
     reasons: dict[str, int] = {}
     for e in explanations:

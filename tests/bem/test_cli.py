@@ -137,7 +137,7 @@ def test_match_in_another_process_gives_identical_scores(workspace):
     scores = pd.read_csv(
         out, dtype={"ltable_id": str, "rtable_id": str}, float_precision="round_trip"
     )
-    assert list(scores.columns) == ["ltable_id", "rtable_id", "probability", "decision"]
+    assert list(scores.columns) == ["ltable_id", "rtable_id", "probability", "decision", "evidence"]
     left = load_table(workspace / "left.csv")
     right = load_table(workspace / "right.csv")
     pairs = RecordPairs(left, right, load_pairs(workspace / "pairs.csv", left, right))
@@ -414,3 +414,107 @@ def test_bem_run_stops_when_an_input_changed_and_force_runs_anyway(workspace, tm
     with caplog.at_level("WARNING", logger="bem"):
         assert main(["-q", "run", str(out / "run.json")]) == 0
     assert "no hashes" in caplog.text
+
+
+def test_a_model_refuses_a_table_it_does_not_fit_until_renamed(workspace, tmp_path, capsys):
+    people = tmp_path / "people.csv"
+    people.write_text("id,name,city\n1,John Smith,Boston\n2,Jon Smith,Boston\n3,Mary Jones,NYC\n")
+    args = ["-q", "dedup", str(people), "--model", str(workspace / "model"), "--no-explain"]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "has none of the model's attributes" in err and "--rename" in err
+    assert not (tmp_path / "out" / "entities.csv").exists()
+    renamed = [*args, "--rename", "title=name", "--rename", "colour=city"]
+    assert main([*renamed, "-o", str(tmp_path / "renamed")]) == 0
+    run = json.loads((tmp_path / "renamed" / "run.json").read_text())
+    assert run["config"]["rename"] == {"title": "name", "colour": "city"}
+    assert main([*args, "--rename", "title", "-o", str(tmp_path / "bad")]) == 2
+    assert "expected model_attribute=table_column" in capsys.readouterr().err
+
+
+def _report_decisions(out: Path) -> list[tuple[str, str, int, str]]:
+    rows = [json.loads(line) for line in (out / "explanations.jsonl").read_text().splitlines()]
+    return [(r["left_id"], r["right_id"], r["decision"], r["decision_rule"]) for r in rows]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--one-to-one"], ["--threshold", "0.2"], ["--clustering", "components"]],
+    ids=["link", "one-to-one", "threshold", "components"],
+)
+def test_report_decisions_equal_the_pipelines(workspace, tmp_path, extra):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "-q",
+            "link",
+            str(workspace / "left.csv"),
+            str(workspace / "right.csv"),
+            "--model",
+            str(workspace / "model"),
+            "--top-k",
+            "3",
+            "--review",
+            "4",
+            *extra,
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0
+    pairs = pd.read_csv(out / "pairs.csv", dtype={"ltable_id": str, "rtable_id": str})
+    same = pairs.set_index(["ltable_id", "rtable_id"])["same_entity"]
+    decisions = _report_decisions(out)
+    assert decisions
+    threshold = json.loads((out / "run.json").read_text())["threshold_used"]
+    for left_id, right_id, decision, rule in decisions:
+        assert decision == same[(left_id, right_id)], (left_id, right_id)
+        assert f"{threshold:.3f}" in rule or rule.startswith("no evidence")
+    html = (out / "report.html").read_text()
+    review = pd.read_csv(out / "review.csv")
+    for reason in set(review["review_reason"]):
+        assert reason in html
+    if (pairs["same_entity"] == 1).any() and (review["same_entity"] == 1).any():
+        assert "entity-0" in html  # the entity view
+
+
+def test_report_decisions_equal_the_pipelines_with_int8_scoring(workspace):
+    from bem.pipeline import link
+    from data import load_table
+    from matcher import Matcher
+
+    matcher = Matcher.from_pretrained(workspace / "model", quantize=True)
+    left = load_table(workspace / "left.csv")
+    right = load_table(workspace / "right.csv")
+    result = link(left, right, matcher, top_k=3, review={"sample": 4}, progress=False)
+    same = result.pairs.set_index(["ltable_id", "rtable_id"])
+    for e in result.explanations:
+        row = same.loc[(e.left_id, e.right_id)]
+        assert e.decision == row["same_entity"]
+        # int8 activation scales depend on the batch (explain/scoring.py): third decimal
+        assert e.probability == pytest.approx(row["probability"], abs=5e-3)
+
+
+def test_explain_uses_the_given_threshold(workspace, tmp_path):
+    out = tmp_path / "report.html"
+    args = [
+        "-q",
+        "explain",
+        "--model",
+        str(workspace / "model"),
+        "--left",
+        str(workspace / "left.csv"),
+        "--right",
+        str(workspace / "right.csv"),
+        "--pairs",
+        str(workspace / "pairs.csv"),
+        "--limit",
+        "3",
+        "-o",
+        str(out),
+    ]
+    for threshold in ("0", "1"):
+        assert main([*args, "--threshold", threshold, "--json", str(tmp_path / "e.jsonl")]) == 0
+        rows = [json.loads(x) for x in (tmp_path / "e.jsonl").read_text().splitlines()]
+        assert {r["decision"] for r in rows} == {1 if threshold == "0" else 0}
+        assert all(r["threshold"] == float(threshold) for r in rows)
