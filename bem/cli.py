@@ -35,7 +35,13 @@ def _add_key_options(p: argparse.ArgumentParser) -> None:
         help="blocking key attribute (repeat for several; default: a name-like column)",
     )
     p.add_argument("--top-k", type=int, default=10, help="candidates per record (default 10)")
-    p.add_argument("--id-column", default="id", help="name of the id column (default: id)")
+    p.add_argument("--id-column", help=ID_HELP)
+
+
+ID_HELP = (
+    "name of the id column (default: the column 'id' when there is one, else each "
+    "record's line number in the file)"
+)
 
 
 def _add_rename_option(p: argparse.ArgumentParser) -> None:
@@ -49,8 +55,23 @@ def _add_rename_option(p: argparse.ArgumentParser) -> None:
 
 
 def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="a model directory written by `bem train`")
+    p.add_argument(
+        "--model",
+        help="a model directory written by `bem train` (default: train a label-free model "
+        "on the input table(s) first, saved to OUTPUT/model)",
+    )
+    p.add_argument(
+        "--base-model",
+        help="without --model: the encoder the label-free model starts from, an HF name or "
+        "path (default: the packaged MiniLM)",
+    )
     p.add_argument("-o", "--output", required=True, help="output directory")
+    p.add_argument(
+        "--output-format",
+        choices=["csv", "parquet"],
+        help="format of entities, pairs and review (default: parquet when the first input "
+        "is Parquet, else csv)",
+    )
     _add_key_options(p)
     p.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
     p.add_argument(
@@ -93,14 +114,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="candidates CSV to write")
     p.add_argument("--matches", help="CSV of true pairs: print recall and reduction ratio")
 
-    p = sub.add_parser("train", help="fine-tune a matcher on labelled pairs")
+    p = sub.add_parser(
+        "train", help="fine-tune a matcher on labelled pairs, or without labels (--self-supervised)"
+    )
+    p.add_argument(
+        "--self-supervised",
+        action="store_true",
+        help="train without labels on --left [--right]: each record against a noisy copy of "
+        "itself (match) and its blocked neighbours (no match); threshold chosen on held-out "
+        "self-supervised pairs",
+    )
+    p.add_argument(
+        "--max-records",
+        type=int,
+        default=1000,
+        help="with --self-supervised: records sampled to make pairs of (default 1000)",
+    )
     p.add_argument("--data", help="a DeepMatcher directory (tableA/B.csv, train/valid/test.csv)")
     p.add_argument("--left", help="left table CSV (with --train)")
     p.add_argument("--right", help="right table CSV (omit to train on pairs inside --left)")
     p.add_argument("--train", help="labelled pairs CSV: ltable_id,rtable_id,label")
     p.add_argument("--valid", help="validation pairs CSV (default: 20%% of --train)")
     p.add_argument("--test", help="test pairs CSV, evaluated after training")
-    p.add_argument("--id-column", default="id")
+    p.add_argument("--id-column", help=ID_HELP)
     p.add_argument("--model", help="base model: HF name or path (default: packaged MiniLM)")
     p.add_argument("-o", "--output", required=True, help="directory to save the model in")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
@@ -139,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--left", required=True)
     p.add_argument("--right", help="right table (omit when the pairs are inside --left)")
     p.add_argument("--pairs", required=True, help="CSV with ltable_id,rtable_id[,label]")
-    p.add_argument("--id-column", default="id")
+    p.add_argument("--id-column", help=ID_HELP)
     p.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("-o", "--output", required=True, help="scores CSV to write")
@@ -150,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--left", required=True)
     p.add_argument("--right", help="right table (omit when the pairs are inside --left)")
     p.add_argument("--pairs", required=True, help="CSV with ltable_id,rtable_id[,label]")
-    p.add_argument("--id-column", default="id")
+    p.add_argument("--id-column", help=ID_HELP)
     p.add_argument("--method", default="occlusion", help="explanation method (default occlusion)")
     p.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
     p.add_argument("--limit", type=int, help="explain only the first N pairs")

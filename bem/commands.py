@@ -22,12 +22,13 @@ logger = logging.getLogger("bem")
 
 
 def _cmd_block(args: argparse.Namespace) -> int:
+    from bem.run import load_input
     from blocking import FuzzyBlocker, evaluate_blocking
-    from data import load_pairs, load_table
+    from data import load_pairs
 
     if len(args.tables) > 2:
         raise BemError(f"block takes one table (dedup) or two (link), got {len(args.tables)}")
-    tables = [load_table(t, id_column=args.id_column) for t in args.tables]
+    tables = [load_input(t, args.id_column) for t in args.tables]
     left = tables[0]
     right = tables[1] if len(tables) == 2 else None
     from bem.inputs import check_table, default_key
@@ -55,15 +56,19 @@ def _cmd_block(args: argparse.Namespace) -> int:
 
 
 def _load_labelled(args: argparse.Namespace):
-    from data import RecordPairs, load_deepmatcher, load_pairs, load_table
+    from bem.run import load_input
+    from data import RecordPairs, load_deepmatcher, load_pairs
 
     if args.data:
         ds = load_deepmatcher(args.data)
         return ds.train, ds.valid, ds.test
     if not (args.left and args.train):
-        raise BemError("bem train needs --data DIR, or --left A.csv [--right B.csv] --train P.csv")
-    left = load_table(args.left, id_column=args.id_column)
-    right = load_table(args.right, id_column=args.id_column) if args.right else left
+        raise BemError(
+            "bem train needs --data DIR, or --left A.csv [--right B.csv] --train P.csv, "
+            "or --self-supervised --left A.csv [--right B.csv] (no labels)"
+        )
+    left = load_input(args.left, args.id_column)
+    right = load_input(args.right, args.id_column) if args.right else left
 
     def labelled(path: str | None) -> RecordPairs | None:
         if not path:
@@ -87,6 +92,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise BemError(f"{out}: directory exists and is not empty; pass --overwrite to replace it")
+    if args.self_supervised:
+        return _train_self_supervised(args, out)
+    if args.max_records != 1000:
+        raise BemError("--max-records applies to --self-supervised training only")
     train, valid, test = _load_labelled(args)
     matcher = Matcher(
         args.model,
@@ -129,13 +138,45 @@ def _renames(args: argparse.Namespace) -> dict[str, str] | None:
     return parse_renames(args.rename) if getattr(args, "rename", None) else None
 
 
+def _train_self_supervised(args: argparse.Namespace, out: Path) -> int:
+    from bem.labelfree import fit_label_free
+    from bem.run import load_input
+
+    if not args.left:
+        raise BemError("bem train --self-supervised needs --left A.csv [--right B.csv]")
+    given = [f for f in ("data", "train", "valid", "test") if getattr(args, f)]
+    if given:
+        flags = ", ".join("--" + f for f in given)
+        raise BemError(f"bem train --self-supervised trains without labels; drop {flags}")
+    if args.max_records < 10:
+        raise BemError(f"--max-records must be at least 10, got {args.max_records}")
+    left = load_input(args.left, args.id_column)
+    right = load_input(args.right, args.id_column) if args.right else None
+    matcher = fit_label_free(
+        left,
+        right,
+        model=args.model,
+        max_length=args.max_length,
+        max_records=args.max_records,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    matcher.save_pretrained(out, overwrite=args.overwrite)
+    print(
+        f"label-free model saved to {out} (threshold {matcher.threshold_:.3f}, chosen on "
+        "held-out self-supervised pairs; no labels used)"
+    )
+    return 0
+
+
 def _pairs_from_args(args: argparse.Namespace, matcher):
     """The pairs of --pairs over --left/--right, renamed and checked against the model."""
     from bem.inputs import apply_schema
-    from data import RecordPairs, load_pairs, load_table
+    from bem.run import load_input
+    from data import RecordPairs, load_pairs
 
-    left = load_table(args.left, id_column=args.id_column)
-    right = load_table(args.right, id_column=args.id_column) if args.right else None
+    left = load_input(args.left, args.id_column)
+    right = load_input(args.right, args.id_column) if args.right else None
     left, right = apply_schema(matcher, left, right, rename=_renames(args))
     right = left if right is None else right
     pairs = load_pairs(args.pairs, left, right)
@@ -195,13 +236,20 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 def _pipeline_config(args: argparse.Namespace, mode: str):
     from bem.run import PipelineConfig
+    from data.parquet import is_parquet
 
     inputs = (args.records,) if mode == "dedup" else (args.left, args.right)
     n = args.review
+    model = args.model
+    if model is not None and Path(model).exists():
+        model = str(Path(model).resolve())
+    fmt = args.output_format or ("parquet" if is_parquet(inputs[0]) else "csv")
     return PipelineConfig(
         mode=mode,
         inputs=tuple(str(Path(p).resolve()) for p in inputs),
-        model=str(Path(args.model).resolve()) if Path(args.model).exists() else args.model,
+        model=model,
+        output_format=fmt,
+        base_model=args.base_model,
         output=str(Path(args.output).resolve()),
         id_column=args.id_column,
         key=tuple(args.key) if args.key else None,
@@ -219,6 +267,8 @@ def _pipeline_config(args: argparse.Namespace, mode: str):
 
 
 def _report(result, out: Path) -> None:
+    from bem.run import LABEL_FREE_MODEL_DIR
+
     c = result.counts
     print(
         f"{c['records']} records, {c['candidates']} candidate pairs scored, "
@@ -228,6 +278,11 @@ def _report(result, out: Path) -> None:
         print(
             f"{c['no_evidence_above_threshold']} pair(s) above the threshold share no non-empty "
             "attribute: decided no match (no evidence, no merge)"
+        )
+    if "train_label_free" in result.timings:
+        print(
+            f"model: label-free (trained on the input without labels), saved to "
+            f"{out / LABEL_FREE_MODEL_DIR}; reuse it with --model"
         )
     secs = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     print(f"time: {secs}")

@@ -1,8 +1,9 @@
 """The files a pipeline run writes into its output folder.
 
 ``entities.csv``, ``pairs.csv``, ``review.csv`` (when pairs were chosen for
-review), ``explanations.jsonl`` and ``report.html`` (when pairs were explained),
-then ``run.json`` (:mod:`bem.run`). Before writing, every file of those names
+review; ``.parquet`` instead with ``output_format="parquet"``),
+``explanations.jsonl`` and ``report.html`` (when pairs were explained), then
+``run.json`` (:mod:`bem.run`). Before writing, every file of those names
 (:data:`OUTPUT_NAMES`) left in the folder by an earlier run is removed, so that
 the folder and ``run.json`` hold exactly this run's outputs; any other file or
 folder there (a model, the user's notes) is never touched.
@@ -37,10 +38,10 @@ __all__ = ["OUTPUT_NAMES", "clear_outputs", "escape_cell", "write_csv", "write_o
 
 logger = logging.getLogger(__name__)
 
+TABLE_OUTPUTS = ("entities", "pairs", "review")
+"""The tables a run writes, as ``<name>.csv`` or ``<name>.parquet`` (``output_format``)."""
 OUTPUT_NAMES = (
-    "entities.csv",
-    "pairs.csv",
-    "review.csv",
+    *(f"{name}.{ext}" for name in TABLE_OUTPUTS for ext in ("csv", "parquet")),
     "explanations.jsonl",
     "report.html",
     "run.json",
@@ -91,13 +92,17 @@ def write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) -> 
     """
     out.mkdir(parents=True, exist_ok=True)
     clear_outputs(out)
-    paths = {"entities": out / "entities.csv", "pairs": out / "pairs.csv"}
-    write_csv(result.entities, paths["entities"])
-    write_csv(result.pairs, paths["pairs"])
-    if len(result.review):
-        # why each explained pair was picked (same order as explanations.jsonl)
-        paths["review"] = out / "review.csv"
-        write_csv(result.review, paths["review"])
+    ext = getattr(config, "output_format", "csv")
+    tables = {"entities": result.entities, "pairs": result.pairs}
+    if len(result.review):  # why each explained pair was picked (order of explanations.jsonl)
+        tables["review"] = result.review
+    paths = {}
+    for name, frame in tables.items():
+        paths[name] = out / f"{name}.{ext}"
+        if ext == "parquet":  # typed columns, no spreadsheet to protect
+            write_table(frame.reset_index(drop=True), paths[name])
+        else:
+            write_csv(frame, paths[name])
     paths["explanations"] = out / "explanations.jsonl"
     if result.explanations:
         from explain import write_html, write_jsonl

@@ -14,7 +14,7 @@ import platform
 import resource
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,9 +24,11 @@ from bem.provenance import file_hashes, model_hashes, verify_hashes
 from data import BemError
 
 __all__ = [
+    "LABEL_FREE_MODEL_DIR",
     "PipelineConfig",
     "check_run",
     "input_record",
+    "load_input",
     "load_run",
     "run_pipeline",
     "versions",
@@ -44,13 +46,19 @@ class PipelineConfig:
 
     ``inputs`` holds one table (``mode="dedup"``) or two (``mode="link"``);
     ``rename`` maps model attribute -> table column (``--rename``).
+    ``id_column=None`` reads ids from a column ``id`` when the table has one
+    and numbers the records by line otherwise (:func:`load_input`).
+    ``model=None`` trains a label-free model on the inputs first and saves it
+    to ``<output>/model`` (:func:`bem.labelfree.fit_label_free`); ``run.json``
+    then names that directory, so ``bem run`` reuses it; ``base_model`` is the
+    encoder it starts from (default: the packaged MiniLM).
     """
 
     mode: Literal["dedup", "link"]
     inputs: tuple[str, ...]
-    model: str
+    model: str | None
     output: str
-    id_column: str = "id"
+    id_column: str | None = None
     key: tuple[str, ...] | None = None
     top_k: int = 10
     threshold: float | None = None
@@ -65,8 +73,12 @@ class PipelineConfig:
     chunk_size: int = 4096
     batch_size: int | None = None
     seed: int = 0
+    output_format: Literal["csv", "parquet"] = "csv"
+    base_model: str | None = None
 
     def __post_init__(self) -> None:
+        if self.output_format not in ("csv", "parquet"):
+            raise BemError(f"output_format must be 'csv' or 'parquet', got {self.output_format!r}")
         if self.mode not in ("dedup", "link"):
             raise BemError(f"mode must be 'dedup' or 'link', got {self.mode!r}")
         want = 1 if self.mode == "dedup" else 2
@@ -133,6 +145,57 @@ def _load_matcher(model: str):
         raise BemError(f"{model}: cannot load a BEM model from it ({exc})") from None
 
 
+LABEL_FREE_MODEL_DIR = "model"
+"""Where, inside the output folder, a run without a model saves its label-free model."""
+
+
+def load_input(path: str | Path, id_column: str | None = None):
+    """A record table from CSV or Parquet, as the CLI reads it.
+
+    ``id_column=None``: the column ``id`` when there is one, else line numbers
+    as ids (said in a warning; :func:`data.load_table` with ``line_ids=True``).
+    A named ``id_column`` must exist. Messages name the ``--id-column`` flag.
+    """
+    from data import load_table
+
+    option = "--id-column NAME"
+    if id_column is None:
+        return load_table(path, id_column="id", line_ids=True, id_option=option)
+    return load_table(path, id_column=id_column, id_option=option)
+
+
+def _label_free_matcher(config: PipelineConfig, tables: list[Any], *, progress: bool):
+    """Train and save the label-free model of a run without ``--model``."""
+    from bem.labelfree import fit_label_free
+
+    path = Path(config.output) / LABEL_FREE_MODEL_DIR
+    logger.warning(
+        "no --model given: training a label-free model on the input table(s) (no labels; "
+        "self-supervised pairs, threshold chosen on held-out ones); it is saved to %s. "
+        "Label pairs (bem label) and train a model (bem train) for better matches.",
+        path,
+    )
+    t0 = time.perf_counter()
+    matcher = fit_label_free(
+        tables[0],
+        tables[1] if len(tables) > 1 else None,
+        model=config.base_model,
+        key=config.key,
+        seed=config.seed,
+        progress=progress,
+    )
+    matcher.save_pretrained(path, overwrite=True)
+    seconds = time.perf_counter() - t0
+    info = {
+        "label_free": True,
+        "model": str(path),
+        "seconds": round(seconds, 1),
+        "threshold": matcher.threshold_,
+        "data": matcher.train_info_.get("data"),
+    }
+    return matcher, info
+
+
 def input_record(config: PipelineConfig) -> dict[str, Any]:
     """The sha256 of the run's inputs, label file and model files (``run.json``'s
     ``hashes``; see :mod:`bem.provenance`)."""
@@ -144,20 +207,30 @@ def input_record(config: PipelineConfig) -> dict[str, Any]:
 
 
 def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineResult:
-    """Load the inputs and the model named in ``config``, run, write the outputs."""
-    from data import load_table, read_csv_strings
+    """Load the inputs and the model named in ``config`` (or train a label-free one
+    when it names none), run, write the outputs."""
+    from data import read_csv_strings
 
     started = time.perf_counter()
     t0 = time.perf_counter()
     for path in (*config.inputs, *([config.labels] if config.labels else [])):
         if not Path(path).is_file():  # before hashing: the same error load_table gives
             raise BemError(f"{path}: file not found; check the path (working dir: {Path.cwd()})")
-    hashes = input_record(config)
-    tables = [load_table(p, id_column=config.id_column) for p in config.inputs]
-    matcher = _load_matcher(config.model)
+    tables = [load_input(p, config.id_column) for p in config.inputs]
     # checked by the pipeline, which joins them on the pair (unordered in dedup)
     labels = read_csv_strings(config.labels) if config.labels else None
-    load_seconds = time.perf_counter() - t0
+    trained = None
+    if config.model is None:
+        load_seconds = time.perf_counter() - t0
+        matcher, trained = _label_free_matcher(config, tables, progress=progress)
+        config = replace(config, model=trained["model"])
+        t0 = time.perf_counter()
+    else:
+        load_seconds = 0.0
+    if trained is None:
+        matcher = _load_matcher(config.model)
+    hashes = input_record(config)
+    load_seconds += time.perf_counter() - t0
     common = dict(
         key=config.key,
         top_k=config.top_k,
@@ -181,19 +254,27 @@ def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineRe
         result = link(
             tables[0], tables[1], matcher, one_to_one=config.one_to_one, sources=sources, **common
         )
-    result.timings = {"load": load_seconds, **result.timings}
+    result.timings = {
+        "load": load_seconds,
+        **({"train_label_free": trained["seconds"]} if trained else {}),
+        **result.timings,
+    }
     t0 = time.perf_counter()
     written = write_outputs(result, config, Path(config.output))
     result.timings["write"] = time.perf_counter() - t0
     result.timings["total"] = time.perf_counter() - started
     outputs = sorted(p.name for p in written.values())
-    run_json = _write_run_json(result, config, outputs, hashes)
+    run_json = _write_run_json(result, config, outputs, hashes, trained)
     result.outputs = tuple(sorted([*(p.name for p in written.values()), run_json.name]))
     return result
 
 
 def _write_run_json(
-    result: PipelineResult, config: PipelineConfig, outputs: list[str], hashes: dict[str, Any]
+    result: PipelineResult,
+    config: PipelineConfig,
+    outputs: list[str],
+    hashes: dict[str, Any],
+    trained: dict[str, Any] | None,
 ) -> Path:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     payload = {
@@ -206,6 +287,8 @@ def _write_run_json(
         "peak_memory_mb": round(peak / 1024, 1),
         "outputs": outputs,  # this run's files besides run.json
         "hashes": hashes,
+        # a run without --model: the label-free model it trained (config.model names it)
+        "trained_model": trained,
     }
     path = Path(config.output) / "run.json"
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

@@ -270,6 +270,7 @@ def _validate(
     lines: np.ndarray | None,
     *,
     line_ids: bool = False,
+    id_option: str = "id_column=NAME",
 ) -> pd.DataFrame:
     names = [str(c) for c in frame.columns]
     dup_names = sorted({c for c in names if names.count(c) > 1})
@@ -279,11 +280,12 @@ def _validate(
         numbers = lines if lines is not None else np.arange(1, len(frame) + 1)
         logger.warning(
             "%s: no id column %r: each record's id is its %s (column %r in the outputs); "
-            "pass --id-column NAME (id_column= in the Python API) to use a column of yours",
+            "pass %s to use a column of yours",
             source,
             id_column,
             "line number in the file" if lines is not None else "row number from 1",
             LINE_ID,
+            id_option,
         )
         frame = frame.set_axis(pd.Index([str(n) for n in numbers], name=LINE_ID), axis=0)
         id_column = None
@@ -296,11 +298,15 @@ def _validate(
         raw_ids = frame[id_column].reset_index(drop=True)
         body = frame.drop(columns=[id_column])
     else:
+        numbering = (
+            "omit --id-column to number the records by line"
+            if id_option.startswith("--")
+            else "pass line_ids=True to number the records by line"
+        )
         raise BemError(
             f"{source}: no id column {id_column!r}; columns found: {names}. "
-            f"Add a column {id_column!r} with a unique id per record, or name your id "
-            "column with --id-column NAME (id_column= in the Python API, where line_ids=True "
-            "numbers the records by line instead)"
+            f"Add a column {id_column!r} with a unique id per record, name your id "
+            f"column with {id_option}, or {numbering}"
         )
     if len(frame) == 0:
         raise BemError(f"{source}: the table has no records; add at least one record")
@@ -356,7 +362,13 @@ def validate_table(
     return _validate(df, id_column, source, None)
 
 
-def load_table(path: str | Path, *, id_column: str = "id", line_ids: bool = False) -> pd.DataFrame:
+def load_table(
+    path: str | Path,
+    *,
+    id_column: str = "id",
+    line_ids: bool = False,
+    id_option: str = "id_column=NAME",
+) -> pd.DataFrame:
     """Read a CSV (or Parquet: ``.parquet``, ``.pq``) record table indexed by its id column.
 
     Values are strings, missing values stay missing (``NaN``). The index is
@@ -366,6 +378,8 @@ def load_table(path: str | Path, *, id_column: str = "id", line_ids: bool = Fals
     exports) is not an error: each record's id is its line number in the file
     (the physical line its record starts on, header = line 1; a Parquet row's
     number from 1), the index is named ``"line"``, and a warning says so.
+    ``id_option`` is how messages name the id option (the CLI passes
+    ``"--id-column NAME"``).
 
     Raises:
         BemError: everything :func:`read_csv_strings` rejects, plus a missing id
@@ -375,9 +389,10 @@ def load_table(path: str | Path, *, id_column: str = "id", line_ids: bool = Fals
     from data.parquet import is_parquet, read_parquet_frame
 
     if is_parquet(path):
-        return _validate(read_parquet_frame(path), id_column, str(path), None, line_ids=line_ids)
-    frame, lines = _read(path)
-    return _validate(frame, id_column, str(path), lines, line_ids=line_ids)
+        frame, lines = read_parquet_frame(path), None
+    else:
+        frame, lines = _read(path)
+    return _validate(frame, id_column, str(path), lines, line_ids=line_ids, id_option=id_option)
 
 
 def _csv_field(value: object) -> str:

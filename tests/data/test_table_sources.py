@@ -21,15 +21,21 @@ def test_no_id_column_numbers_records_by_line(tmp_path, caplog):
     assert list(table.index) == ["2", "3", "6"]
     assert table.index.name == "line"
     assert table.loc["6", "name"] == "Mary Jones"
-    assert "line number" in caplog.text and "--id-column" in caplog.text
+    assert "line number" in caplog.text and "id_column=NAME" in caplog.text
 
 
-def test_no_id_column_without_line_ids_names_the_cli_flag(tmp_path):
+def test_no_id_column_without_line_ids_names_the_option(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text("name,city\nJohn,Boston\n")
-    with pytest.raises(BemError, match="--id-column NAME") as err:
+    with pytest.raises(BemError, match="id_column=NAME, or pass line_ids=True") as err:
         load_table(path)
     assert "export.csv" in str(err.value) and "['name', 'city']" in str(err.value)
+    # the CLI names its flags, not API keywords
+    with pytest.raises(BemError) as err:
+        load_table(path, id_option="--id-column NAME")
+    message = str(err.value)
+    assert "--id-column NAME" in message and "omit --id-column" in message
+    assert "id_column=" not in message and "line_ids" not in message
 
 
 def test_an_existing_id_column_wins_over_line_numbers(tmp_path):
