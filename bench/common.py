@@ -228,7 +228,7 @@ def load_or_build(
     return matcher, info
 
 
-def magellan_cache_path(dataset: str) -> Path:
+def magellan_cache_path(dataset: str, *, fit_overrides: dict[str, Any] | None = None) -> Path:
     """The cache directory of :func:`magellan_matcher`'s model (trained or not)."""
     ds = load_magellan(dataset)
     settings = MAGELLAN[dataset]
@@ -237,11 +237,11 @@ def magellan_cache_path(dataset: str) -> Path:
         train=ds.train,
         valid=ds.valid,
         config=settings["config"],
-        fit_kwargs=settings["fit"],
+        fit_kwargs={**settings["fit"], **(fit_overrides or {})},
     )
 
 
-def synthetic_cache_path() -> Path:
+def synthetic_cache_path(*, fit_overrides: dict[str, Any] | None = None) -> Path:
     """The cache directory of :func:`synthetic_matcher`'s model (trained or not)."""
     train, valid = synthetic_splits()
     return cache_path(
@@ -249,7 +249,7 @@ def synthetic_cache_path() -> Path:
         train=train,
         valid=valid,
         config=SYNTHETIC["config"],
-        fit_kwargs=SYNTHETIC["fit"],
+        fit_kwargs={**SYNTHETIC["fit"], **(fit_overrides or {})},
     )
 
 
@@ -315,9 +315,18 @@ def load_magellan(dataset: str):
 
 
 def magellan_matcher(
-    dataset: str, *, progress: bool = True, with_info: bool = False
+    dataset: str,
+    *,
+    progress: bool = True,
+    with_info: bool = False,
+    fit_overrides: dict[str, Any] | None = None,
 ) -> Matcher | tuple[Matcher, dict[str, Any]]:
-    """The benchmark matcher of a DeepMatcher set (trained on its train split)."""
+    """The benchmark matcher of a DeepMatcher set (trained on its train split).
+
+    ``fit_overrides`` changes fit settings of the frozen recipe (a variant for a
+    before/after comparison, e.g. ``{"blank_augment": 0.1}``); it is part of the
+    cache key.
+    """
     ds = load_magellan(dataset)
     settings = MAGELLAN[dataset]
     matcher, info = cached_matcher(
@@ -325,7 +334,7 @@ def magellan_matcher(
         train=ds.train,
         valid=ds.valid,
         config=settings["config"],
-        fit_kwargs=settings["fit"],
+        fit_kwargs={**settings["fit"], **(fit_overrides or {})},
         progress=progress,
     )
     return (matcher, info) if with_info else matcher
@@ -345,15 +354,18 @@ def synthetic_splits() -> tuple[RecordPairs, RecordPairs]:
     return pairs[np.sort(order[:cut])], pairs[np.sort(order[cut:])]
 
 
-def synthetic_matcher(*, progress: bool = True) -> Matcher:
-    """A matcher trained on ``data.make_linkage`` pairs (fixed seed)."""
+def synthetic_matcher(
+    *, progress: bool = True, fit_overrides: dict[str, Any] | None = None
+) -> Matcher:
+    """A matcher trained on ``data.make_linkage`` pairs (fixed seed); see
+    :func:`magellan_matcher` for ``fit_overrides``."""
     train, valid = synthetic_splits()
     matcher, _ = cached_matcher(
         _synthetic_name(),
         train=train,
         valid=valid,
         config=SYNTHETIC["config"],
-        fit_kwargs=SYNTHETIC["fit"],
+        fit_kwargs={**SYNTHETIC["fit"], **(fit_overrides or {})},
         progress=progress,
     )
     return matcher

@@ -3,7 +3,9 @@
 Runs the CLI's ``bem demo`` in a fresh output folder (a subprocess, so the
 time includes start-up and model loading as the user sees them) and writes
 ``bench/results/demo.{json,md}``: pairwise F1 against the known truth, total
-and training seconds, from the demo's own ``run.json`` and log.
+and training seconds, from the demo's own ``run.json`` and log, and the demo
+model's P(match) of two all-empty records against its threshold (the
+"no evidence, no merge" probe of ``bench/evidence.py``).
 
     python bench/demo.py
 """
@@ -26,6 +28,23 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
 
+def _all_empty_probe(model: Path) -> tuple[float, float]:
+    """P(match) of two all-empty records under the demo's model, and its threshold."""
+    import pandas as pd
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from bench.evidence import p_all_empty
+    from data import RecordPairs
+    from matcher import Matcher
+
+    matcher = Matcher.from_pretrained(model)
+    columns = matcher.attributes_ or []
+    table = pd.DataFrame(columns=columns, dtype=object)
+    pairs = RecordPairs(table, table, pd.DataFrame(columns=["ltable_id", "rtable_id"]))
+    return round(p_all_empty(matcher, pairs), 4), round(float(matcher.threshold_), 4)
+
+
 def main() -> int:
     bem = Path(sys.executable).with_name("bem")
     out = Path(tempfile.mkdtemp(prefix="bem-demo-"))
@@ -35,6 +54,7 @@ def main() -> int:
             [str(bem), "demo", "-o", str(out / "demo")], capture_output=True, text=True, check=True
         )
         seconds = time.perf_counter() - start
+        empty, threshold = _all_empty_probe(out / "demo" / "model")
     finally:
         shutil.rmtree(out, ignore_errors=True)
     log = proc.stdout + proc.stderr
@@ -48,6 +68,8 @@ def main() -> int:
         "f1": float(f1.group(1)),
         "seconds": round(seconds, 1),
         "train_seconds": float(trained.group(1)),
+        "p_all_empty": empty,
+        "threshold": threshold,
         "machine": f"{os.cpu_count()} cores, {platform.machine()}",
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "output": log.strip().splitlines(),
@@ -61,7 +83,8 @@ def main() -> int:
         f"Machine: {result['machine']}; date {result['date']}",
         "",
         f"Pairwise F1 {result['f1']:.3f}; {result['seconds']:.0f} s in all, "
-        f"{result['train_seconds']:.0f} s of it training.",
+        f"{result['train_seconds']:.0f} s of it training. P(match) of two all-empty "
+        f"records {empty:.3f} against the model's threshold {threshold:.3f}.",
         "",
         "```",
         *result["output"],

@@ -13,7 +13,11 @@ Blanking an attribute that disagrees rightly raises P(match); blanking one that
 agrees should lower it. The all-empty probe has one right answer: no match.
 
     python bench/evidence.py --tag before     # the matchers of bench/common.py
-    python bench/evidence.py --tag after
+    python bench/evidence.py --tag after --blank-augment 0.1 --allow-training
+
+``test_f1`` is each matcher's F1 on the whole DeepMatcher test split (the
+synthetic matcher: its validation pairs), so the two tags show what the
+no-evidence training costs in accuracy.
 
 Writes ``bench/results/evidence.{json,md}`` (one block per tag).
 """
@@ -100,19 +104,33 @@ def blanking(matcher: Any, pairs: RecordPairs) -> dict[str, float]:
     }
 
 
-def probe(name: str, n: int, *, allow_training: bool) -> dict[str, Any] | None:
+def probe(
+    name: str, n: int, *, allow_training: bool, overrides: dict[str, Any]
+) -> dict[str, Any] | None:
+    synthetic = name == "synthetic"
     path = (
-        common.synthetic_cache_path() if name == "synthetic" else common.magellan_cache_path(name)
+        common.synthetic_cache_path(fit_overrides=overrides)
+        if synthetic
+        else common.magellan_cache_path(name, fit_overrides=overrides)
     )
     if not (path / common.INFO).is_file() and not allow_training:
         logger.warning("no cached %s matcher at %s; skipping", name, path)
         return None
-    matcher = common.synthetic_matcher() if name == "synthetic" else common.magellan_matcher(name)
+    if synthetic:
+        matcher = common.synthetic_matcher(fit_overrides=overrides)
+    else:
+        matcher = common.magellan_matcher(name, fit_overrides=overrides)
     pairs = _pairs(name, n)
+    info = json.loads((path / common.INFO).read_text())
+    # test F1 on the whole DeepMatcher test split (validation pairs for synthetic)
+    scored = common.synthetic_splits()[1] if synthetic else common.load_magellan(name).test
     return {
         "model": path.name,
+        "fit_overrides": overrides,
         "threshold": float(matcher.threshold_),
         "p_all_empty": p_all_empty(matcher, pairs),
+        "test_f1": float(matcher.evaluate(scored).f1),
+        "train_seconds": info.get("train_seconds"),
         **blanking(matcher, pairs),
     }
 
@@ -126,8 +144,8 @@ def markdown(results: dict[str, Any]) -> str:
         "on both sides turns into a match.",
         "",
         "| tag | model | threshold | P(match) all empty | below threshold | share rises "
-        "| flips to match | pairs | command |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| flips to match | pairs | test F1 | command |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for tag, block in results.items():
         for name, r in block["models"].items():
@@ -135,7 +153,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {tag} | {name} (`{r['model']}`) | {r['threshold']:.3f} | "
                 f"{r['p_all_empty']:.3f} | {'yes' if r['p_all_empty'] < r['threshold'] else 'NO'}"
                 f" | {r['share_rises']:.3f} | {r['share_flips_to_match']:.3f} | {r['pairs']} | "
-                f"`{block['command']}` |"
+                f"{100 * r['test_f1']:.1f} | `{block['command']}` |"
             )
     return "\n".join(lines) + "\n"
 
@@ -146,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--pairs", type=int, default=500)
     parser.add_argument("--allow-training", action="store_true")
+    parser.add_argument(
+        "--blank-augment",
+        type=float,
+        help="train/load the recipe variant with this fit(blank_augment=...) (default: the "
+        "frozen recipe, 0.0)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     path = RESULTS / "evidence.json"
@@ -157,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         "models": {},
     }
     for name in args.models:
-        row = probe(name, args.pairs, allow_training=args.allow_training)
+        overrides = {} if args.blank_augment is None else {"blank_augment": args.blank_augment}
+        row = probe(name, args.pairs, allow_training=args.allow_training, overrides=overrides)
         if row is not None:
             block["models"][name] = row
             logger.info("%s: %s", name, row)
