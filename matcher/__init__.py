@@ -12,6 +12,7 @@ from matcher.metrics import MatchMetrics, best_threshold, match_metrics
 from matcher.model import Matcher
 from matcher.schema import check_schema, parse_renames, rename_columns
 from matcher.serializer import PairSerializer, SerializedPair, Span
+from matcher.similarity import SimilarityFeatures
 
 __all__ = [
     "EncodedPair",
@@ -20,6 +21,7 @@ __all__ = [
     "PairEncoder",
     "PairSerializer",
     "SerializedPair",
+    "SimilarityFeatures",
     "Span",
     "TfidfSummarizer",
     "TokenLabel",
