@@ -5,6 +5,8 @@
 """
 
 from matcher.backbone import default_model_path
+from matcher.band import Band, tune_band
+from matcher.cascade import Cascade, CascadeContributions, CascadeRouting, fit_cascade
 from matcher.constants import __version__
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer, TokenLabel
 from matcher.evidence import shared_evidence, shared_evidence_mask
@@ -13,8 +15,14 @@ from matcher.model import Matcher
 from matcher.schema import check_schema, parse_renames, rename_columns
 from matcher.serializer import PairSerializer, SerializedPair, Span
 from matcher.similarity import SimilarityFeatures
+from matcher.staged import CascadePrediction, predict_with_cascade
 
 __all__ = [
+    "Band",
+    "Cascade",
+    "CascadeContributions",
+    "CascadePrediction",
+    "CascadeRouting",
     "EncodedPair",
     "MatchMetrics",
     "Matcher",
@@ -29,9 +37,12 @@ __all__ = [
     "best_threshold",
     "check_schema",
     "default_model_path",
+    "fit_cascade",
     "match_metrics",
     "parse_renames",
+    "predict_with_cascade",
     "rename_columns",
     "shared_evidence",
     "shared_evidence_mask",
+    "tune_band",
 ]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from data import BemError, RecordPairs
 from matcher.backbone import default_model_path, quiet_transformers
+from matcher.cascade import Cascade, fit_cascade
 from matcher.constants import INT8_KEEP_FLOAT, MODEL_TYPE, POOLINGS, __version__
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer
 from matcher.persistence import read_matcher_dir, write_matcher_dir
@@ -122,6 +123,7 @@ class Matcher(ScoringMixin):
         self._quantized: Any = None
         self.history_: list[dict[str, float]] = []
         self.train_info_: dict[str, Any] = {}
+        self.cascade_: Cascade | None = None
 
     # -- lazy set-up -----------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -239,14 +241,23 @@ class Matcher(ScoringMixin):
         max_grad_norm: float = 1.0,
         negatives_per_positive: float | None = None,
         blank_augment: float = 0.1,
+        cascade: bool = True,
+        cascade_tolerance: float = 0.005,
         progress: bool = True,
     ) -> Matcher:
         """Fine-tune on labelled pairs, tuning the threshold on ``valid``.
 
         The model's schema (:attr:`attributes_`) becomes ``attributes`` or else
-        the training tables' columns in order (left, then right-only ones). See
-        :func:`matcher.training.fit_matcher` for the other arguments.
+        the training tables' columns in order (left, then right-only ones). With
+        ``cascade`` and ``valid``, a first stage (:attr:`cascade_`,
+        :func:`matcher.cascade.fit_cascade`) is fitted on ``train`` after the
+        cross-encoder, its band tuned on ``valid`` to keep F1 within
+        ``cascade_tolerance``; what it chose is recorded under
+        ``train_info_["cascade"]``. See :func:`matcher.training.fit_matcher`
+        for the other arguments.
         """
+        if not 0.0 <= cascade_tolerance <= 1.0:
+            raise ValueError(f"cascade_tolerance must be in [0, 1], got {cascade_tolerance}")
         if isinstance(train, RecordPairs):
             self._use_schema(self.attributes or train.attributes, train)
         result = fit_matcher(
@@ -269,6 +280,15 @@ class Matcher(ScoringMixin):
         )
         if result.threshold is not None:
             self.threshold_ = result.threshold
+        self.cascade_ = None
+        if cascade and valid is not None:
+            self.cascade_ = fit_cascade(
+                self, train, valid, tolerance=cascade_tolerance, valid_proba=result.valid_proba
+            )
+            result.info["cascade"] = self.cascade_.summary()
+        else:
+            why = "cascade=False" if not cascade else "no validation pairs to tune a band on"
+            result.info["cascade"] = {"enabled": False, "reason": why}
         self.history_ = result.history
         self.train_info_ = result.info
         self.config_.threshold = self.threshold_
@@ -279,13 +299,16 @@ class Matcher(ScoringMixin):
 
     def save_pretrained(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the matcher as a directory (``config.json``, ``model.safetensors``,
-        tokenizer files, ``summarizer.json`` with ``summarize``, a README model card).
+        tokenizer files, ``summarizer.json`` with ``summarize``, ``cascade.json``
+        with a :attr:`cascade_`, a README model card).
 
         Raises:
             FileExistsError: ``path`` exists and is not empty, and ``overwrite`` is False.
         """
         cfg = self.config_
         cfg.threshold = float(self.threshold_)
+        if self.train_info_:  # what was added after fit (data, label_free) goes in too
+            cfg.training = {k: v for k, v in self.train_info_.items() if k != "valid_metrics"}
         link = self.link_threshold_
         cfg.link_threshold = None if link is None else float(link)
         return write_matcher_dir(
@@ -295,6 +318,7 @@ class Matcher(ScoringMixin):
             tokenizer=self.tokenizer_,
             summarizer=self.encoder_.summarizer,
             data=self.train_info_.get("data"),
+            cascade=self.cascade_,
             overwrite=overwrite,
         )
 
@@ -302,7 +326,8 @@ class Matcher(ScoringMixin):
     def from_pretrained(
         cls, path: str | Path, *, device: str = "cpu", quantize: bool = False
     ) -> Matcher:
-        """Load a matcher written by :meth:`save_pretrained`.
+        """Load a matcher written by :meth:`save_pretrained` (with its
+        :attr:`cascade_` when the directory has ``cascade.json``, else ``None``).
 
         Raises:
             BemError: ``path`` is not a BEM matcher directory, or it is damaged.
@@ -337,4 +362,5 @@ class Matcher(ScoringMixin):
             config=cfg,
         )
         matcher.train_info_ = dict(cfg.training)
+        matcher.cascade_ = saved.cascade
         return matcher

@@ -2,7 +2,9 @@
 
 Layout: ``config.json`` (:class:`~matcher.config.MatcherConfig`, the encoder's
 config nested inside), ``model.safetensors``, the tokenizer files,
-``summarizer.json`` when TF-IDF truncation is on, and a ``README.md`` model card.
+``summarizer.json`` when TF-IDF truncation is on, ``cascade.json`` when the
+matcher has a first stage (:class:`~matcher.cascade.Cascade`), and a
+``README.md`` model card.
 
 This module knows the files, not the :class:`~matcher.Matcher`: it writes and
 reads a configuration, a torch model, a tokenizer and a summarizer, and
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from data import BemError
 from matcher.backbone import quiet_transformers
+from matcher.cascade import CASCADE_FILE, Cascade
 from matcher.constants import MODEL_TYPE, POOLINGS
 from matcher.encoding import TfidfSummarizer
 
@@ -43,11 +46,60 @@ class SavedMatcher:
     model: Any
     tokenizer: Any
     summarizer: TfidfSummarizer | None
+    cascade: Cascade | None = None
+
+
+def _cascade_line(info: dict[str, Any]) -> list[str]:
+    if not info:
+        return []
+    if not info.get("enabled"):
+        return [f"- cascade: off ({info.get('reason', 'not fitted')}); every pair is scored"]
+    return [
+        f"- cascade: a logistic regression on {info.get('features')} similarity features "
+        f"decides P < {info['low']:.4f} as no match and P > {info['high']:.4f} (with shared "
+        f"evidence) as a match: {info['decided_share']:.1%} of the validation pairs, "
+        f"validation F1 {info['f1']:.4f} against {info['f1_cross_encoder']:.4f} for the "
+        f"cross-encoder alone (tolerance {info.get('tolerance')}); `cascade.json`"
+    ]
+
+
+def _training_lines(training: dict[str, Any], data: str | None) -> list[str]:
+    hp = training.get("hyperparameters", {})
+    if training.get("label_free"):
+        lines = [
+            "Trained without labels: on self-supervised pairs built from the user's own "
+            "tables (each record against a noisy copy of itself as a match; noisy copies of "
+            "its blocked neighbours and of random records as non-matches). No pair was "
+            "labelled by a person.",
+            "",
+            f"- {training.get('train_pairs')} self-supervised training pairs "
+            f"({training.get('train_matches')} noisy self-pairs); "
+            f"{training.get('valid_pairs')} held out to choose the threshold",
+        ]
+    else:
+        lines = [
+            f"- {training.get('train_pairs')} labelled pairs "
+            f"({training.get('train_matches')} matches); {training.get('valid_pairs')} "
+            "validation pairs",
+        ]
+    lines += [
+        f"- epochs run: {training.get('epochs_run')}, best epoch: {training.get('best_epoch')}",
+        f"- training time: {training.get('train_seconds')} s",
+        f"- hyperparameters: `{json.dumps(hp)}`",
+    ]
+    if data:
+        lines.append(f"- data: {data}")
+    return lines
 
 
 def _model_card(cfg: MatcherConfig, data: str | None) -> str:
     training = cfg.training or {}
-    hp = training.get("hyperparameters", {})
+    label_free = bool(training.get("label_free"))
+    how = (
+        "chosen without labels: the best F1 on the held-out self-supervised pairs"
+        if label_free
+        else "tuned on validation F1"
+    )
     attrs = cfg.attributes or cfg.serializer.get("attributes")
     lines = [
         "---",
@@ -73,32 +125,26 @@ def _model_card(cfg: MatcherConfig, data: str | None) -> str:
         f"- max length: {cfg.max_seq_length} tokens"
         + (" (TF-IDF summarization of long values)" if cfg.summarize else ""),
         f"- attributes: {', '.join(attrs) if attrs else 'all, in record order'}",
-        f"- decision threshold: {cfg.threshold:.4f} (tuned on validation F1)"
+        f"- decision threshold: {cfg.threshold:.4f} ({how})"
         + (
             ""
             if cfg.link_threshold is None
             else f"; for one-to-one linkage {cfg.link_threshold:.4f} (tuned on validation "
             "linkage F1; `bem link --one-to-one` uses it)"
         ),
+        *_cascade_line(training.get("cascade") or {}),
         f"- bem version: {cfg.bem_version}",
         "",
         "## Training data",
         "",
     ]
     if training:
-        lines += [
-            f"- {training.get('train_pairs')} labelled pairs "
-            f"({training.get('train_matches')} matches); {training.get('valid_pairs')} "
-            "validation pairs",
-            f"- epochs run: {training.get('epochs_run')}, best epoch: {training.get('best_epoch')}",
-            f"- training time: {training.get('train_seconds')} s",
-            f"- hyperparameters: `{json.dumps(hp)}`",
-        ]
-        if data:
-            lines.append(f"- data: {data}")
+        lines += _training_lines(training, data)
     else:
         lines.append("Not fine-tuned (the classification head is untrained).")
     lines += ["", "## Validation metrics", ""]
+    if label_free and cfg.metrics:
+        lines += ["On the held-out self-supervised pairs, not on labelled data.", ""]
     if cfg.metrics:
         lines += ["| metric | value |", "|---|---|"]
         lines += [
@@ -118,6 +164,7 @@ def write_matcher_dir(
     tokenizer: Any,
     summarizer: TfidfSummarizer | None = None,
     data: str | None = None,
+    cascade: Cascade | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a matcher directory at ``path`` and return it.
@@ -146,16 +193,22 @@ def write_matcher_dir(
         (path / SUMMARIZER).write_text(json.dumps(summarizer.to_dict()), encoding="utf-8")
     elif (path / SUMMARIZER).exists():
         (path / SUMMARIZER).unlink()
+    if cascade is not None:
+        cascade.save(path)
+    elif (path / CASCADE_FILE).exists():
+        (path / CASCADE_FILE).unlink()
     (path / "README.md").write_text(_model_card(config, data), encoding="utf-8")
     logger.info("saved matcher to %s", path)
     return path
 
 
 def read_matcher_dir(path: str | Path) -> SavedMatcher:
-    """Read a directory written by :func:`write_matcher_dir` (weights in fp32).
+    """Read a directory written by :func:`write_matcher_dir` (weights in fp32;
+    the cascade is ``None`` without ``cascade.json``, as in older directories).
 
     Raises:
-        BemError: ``path`` is not a BEM matcher directory.
+        BemError: ``path`` is not a BEM matcher directory, or its
+            ``cascade.json`` is damaged.
     """
     import torch
     from safetensors.torch import load_file
@@ -200,4 +253,7 @@ def read_matcher_dir(path: str | Path) -> SavedMatcher:
     if (path / SUMMARIZER).is_file():
         summarizer = TfidfSummarizer.from_dict(json.loads((path / SUMMARIZER).read_text("utf-8")))
     model.to(torch.float32)
-    return SavedMatcher(config=cfg, model=model, tokenizer=tokenizer, summarizer=summarizer)
+    cascade = Cascade.load(path) if (path / CASCADE_FILE).is_file() else None
+    return SavedMatcher(
+        config=cfg, model=model, tokenizer=tokenizer, summarizer=summarizer, cascade=cascade
+    )

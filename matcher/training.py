@@ -62,11 +62,14 @@ class FitResult:
         history: one row per epoch (loss, pairs, seconds, validation F1).
         info: the training record saved with the model (sizes, epochs, time,
             hyperparameters, history and ``valid_metrics`` when validated).
+        valid_proba: the kept epoch's P(match) of the validation pairs
+            (``None`` without them); the cascade's band is tuned on them.
     """
 
     threshold: float | None
     history: list[dict[str, float]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    valid_proba: np.ndarray | None = None
 
 
 def _pos_weight(labels: np.ndarray, class_weight: str | float | None) -> float:
@@ -319,4 +322,9 @@ def fit_matcher(
     }
     if valid is not None and best is not None:
         info["valid_metrics"] = match_metrics(valid.labels, best[4], best[3]).to_dict()
-    return FitResult(threshold=None if best is None else best[3], history=history, info=info)
+    return FitResult(
+        threshold=None if best is None else best[3],
+        history=history,
+        info=info,
+        valid_proba=None if best is None else best[4],
+    )
