@@ -1,0 +1,105 @@
+"""Retraining: in the background, without holding up the questions, then swapped in."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from bem.label import retrain_fit
+from tests.bem.label.helpers import label, oracle, start_session
+
+
+def test_retrain_fit_presents_about_3200_pairs():
+    assert retrain_fit(20)["epochs"] == 20
+    assert retrain_fit(400)["epochs"] == 8
+    assert retrain_fit(5000)["epochs"] == 4
+
+
+def test_inline_retrain_swaps_in_a_new_model_every_n_labels(records, tiny_matcher, tmp_path):
+    with start_session(
+        records,
+        tiny_matcher,
+        tmp_path / "l.csv",
+        retrain_every=4,
+        background=False,
+        explain=False,
+        fit_kwargs={"epochs": 2},
+    ) as s:
+        before = s.probabilities_.copy()
+        label(s, lambda q: q.number % 2, 4)  # both classes
+        assert s.round_ == 1 and s.retrain_seconds_
+        assert not np.allclose(before, s.probabilities_)
+        assert s.next_question().model_round == 1
+
+
+def _wait_until_fitting(session) -> None:
+    """Until the child process has loaded everything and fine-tunes (its start-up, the
+    imports, is not what the latency test measures)."""
+    assert session.retraining, "no retrain started"
+    deadline = time.monotonic() + 600
+    while not (session._retrainer.out_dir / "fitting").exists():
+        assert session.retraining, f"the retrain ended: {session._retrainer.out_dir}"
+        assert time.monotonic() < deadline, "the child never started fitting"
+        time.sleep(0.2)
+
+
+def test_a_background_retrain_is_swapped_in(records, tiny_matcher, tmp_path):
+    with start_session(
+        records,
+        tiny_matcher,
+        tmp_path / "l.csv",
+        retrain_every=4,
+        explain=False,
+        fit_kwargs={"epochs": 1},
+    ) as s:
+        label(s, lambda q: q.number % 2, 4)
+        assert s.retraining
+        assert s.wait_for_retrain(timeout=900)
+        assert s.round_ == 1 and len(s.retrain_seconds_) == 1
+        assert s.next_question().model_round == 1
+        assert s.status().model_round == 1 and not s.status().retraining
+
+
+def test_questions_keep_coming_within_a_second_while_a_retrain_runs(
+    records, tiny_matcher, truth, tmp_path
+):
+    """The wait for the next question while the child process fine-tunes (tiny model):
+    answered at once (the explanation is computed while the user waits), and after one
+    second of reading (the next pair was explained meanwhile). Printed: run with -s."""
+    answer = oracle(truth)
+    with start_session(
+        records,
+        tiny_matcher,
+        tmp_path / "l.csv",
+        top_k=6,
+        retrain_every=6,
+        threads=1,
+        retrain_threads=1,
+        fit_kwargs={"epochs": 3000},
+    ) as s:
+        label(s, lambda q: q.number % 2, 7)  # both classes; question 5 is an audit
+        _wait_until_fitting(s)
+        waits: dict[float, list[float]] = {0.0: [], 1.0: []}
+        for reading, n in ((0.0, 10), (1.0, 15)):
+            for _ in range(n):
+                start = time.perf_counter()
+                q = s.next_question()
+                waits[reading].append(time.perf_counter() - start)
+                assert q is not None, "pool exhausted during the retrain"
+                time.sleep(reading)
+                s.answer(answer(q))
+        assert s.retraining, "the retrain ended before the measurement did"
+        report = {
+            f"reading {reading:.0f} s": {
+                "questions": len(w),
+                "p50_s": round(float(np.percentile(w, 50)), 3),
+                "p90_s": round(float(np.percentile(w, 90)), 3),
+            }
+            for reading, w in waits.items()
+        }
+        report["machine"] = f"{os.cpu_count()} cores; tiny random BERT (tests/conftest.py)"
+        print(f"\nnext-question wait during a retrain: {json.dumps(report)}")
+        assert report["reading 1 s"]["p90_s"] < 1.0, report
