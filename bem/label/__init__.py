@@ -1,8 +1,9 @@
 """``bem label``: label pairs with the model's explanation beside each, actively.
 
 The engine (:class:`LabelSession`) picks the pairs, stores every answer at once
-in an append-only labels file and retrains in the background.
-:func:`labels_to_training` turns a session's file into training pairs.
+in an append-only labels file and retrains in the background; the console
+(:func:`run_console`) is one face of it. :func:`labels_to_training` turns a
+session's file into training pairs.
 
 Nothing is imported until a name is used.
 """
@@ -27,9 +28,11 @@ __all__ = [
     "read_labels",
     "read_review",
     "retrain_fit",
+    "run_console",
 ]
 
 if TYPE_CHECKING:
+    from bem.label.console import run_console
     from bem.label.engine import LabelSession, parse_answer
     from bem.label.estimate import Estimate, estimate_quality
     from bem.label.question import FieldRow, Question, Status
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from bem.label.store import LABEL_COLUMNS, Answer, LabelLog, labels_to_training, read_labels
 
 _LAZY = {
+    "run_console": "bem.label.console",
     "LabelSession": "bem.label.engine",
     "parse_answer": "bem.label.engine",
     "Estimate": "bem.label.estimate",
