@@ -2,10 +2,11 @@
 
 The engine (:class:`LabelSession`) picks the pairs, stores every answer at once
 in an append-only labels file and retrains in the background; the console
-(:func:`run_console`) is one face of it. :func:`labels_to_training` turns a
-session's file into training pairs.
+(:func:`run_console`) and the local web page (:func:`serve`) are two faces of
+it. :func:`labels_to_training` turns a session's file into training pairs.
 
-Nothing is imported until a name is used.
+Nothing is imported until a name is used (the web page's libraries only by
+:mod:`bem.label.web`, from the ``web`` extra).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ __all__ = [
     "Estimate",
     "FieldRow",
     "LabelLog",
+    "LabelServer",
     "LabelSession",
     "Question",
     "ReviewRun",
     "Status",
+    "create_app",
     "estimate_quality",
     "labels_to_training",
     "parse_answer",
@@ -29,6 +32,7 @@ __all__ = [
     "read_review",
     "retrain_fit",
     "run_console",
+    "serve",
 ]
 
 if TYPE_CHECKING:
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
     from bem.label.retrain import retrain_fit
     from bem.label.review import ReviewRun, read_review
     from bem.label.store import LABEL_COLUMNS, Answer, LabelLog, labels_to_training, read_labels
+    from bem.label.web import LabelServer, create_app, serve
 
 _LAZY = {
     "run_console": "bem.label.console",
@@ -57,6 +62,9 @@ _LAZY = {
     "LabelLog": "bem.label.store",
     "labels_to_training": "bem.label.store",
     "read_labels": "bem.label.store",
+    "LabelServer": "bem.label.web",
+    "create_app": "bem.label.web",
+    "serve": "bem.label.web",
 }
 
 
