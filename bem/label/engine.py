@@ -328,7 +328,7 @@ class LabelSession(AskingMixin, RetrainingMixin):
             return latest
 
     # -- reporting ----------------------------------------------------------------
-    def estimate(self, *, n_boot: int = 2000) -> Estimate:
+    def estimate(self, *, n_draws: int = 2000) -> Estimate:
         """Precision, recall and F1 of the current model (see :mod:`bem.label.estimate`)."""
         with self._lock:
             labels, decisions, strata, weights = [], [], [], []
@@ -340,7 +340,7 @@ class LabelSession(AskingMixin, RetrainingMixin):
                 strata.append(a.predicted)
                 weights.append(a.weight if a.weight is not None else 1.0)
             return estimate_quality(
-                labels, decisions, strata, weights, n_boot=n_boot, seed=self.seed
+                labels, decisions, strata, weights, n_draws=n_draws, seed=self.seed
             )
 
     def status(self) -> Status:

@@ -13,8 +13,15 @@ the pool's totals are estimated stratum by stratum (stratified sampling):
 ``TP = sum over strata of mean(N * y * c)``, and the same for ``FP`` (``(1 -
 y) * c``) and ``FN`` (``y * (1 - c)``); precision ``TP / (TP + FP)``, recall
 ``TP / (TP + FN)``, F1 ``2 TP / (2 TP + FP + FN)``, over the candidate pairs
-(recall misses what blocking missed). The 95% intervals are bootstrap
-percentiles, resampling the audit answers within each stratum.
+(recall misses what blocking missed).
+
+The 95% intervals are Bayesian: in each stratum the shares of the four cells
+(answer x current decision) get a Dirichlet posterior under a weak prior of half
+a pseudo-answer spread over the cells (:data:`PRIOR` each), and precision, recall
+and F1 are computed for each of ``n_draws`` draws. A plain bootstrap says
+``[1.00, 1.00]`` after two right answers; this stays wide (F1 ``[0.23, 1.00]``
+after four right answers, ``[0.94, 1.00]`` after forty) until the audit answers
+are enough to tell.
 """
 
 from __future__ import annotations
@@ -24,9 +31,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["Estimate", "estimate_quality"]
+__all__ = ["PRIOR", "Estimate", "estimate_quality"]
 
 Interval = tuple[float, float]
+
+PRIOR = 0.125
+"""The Dirichlet prior of each (answer, decision) cell in a stratum."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +60,7 @@ class Estimate:
     f1_ci: Interval | None
     n: int
     matches: int
-    method: str = "stratified audit sample; 95% bootstrap intervals"
+    method: str = "stratified audit sample; 95% Bayesian intervals (Dirichlet posterior)"
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -83,7 +93,7 @@ def estimate_quality(
     strata: Sequence[int],
     weights: Sequence[float],
     *,
-    n_boot: int = 2000,
+    n_draws: int = 2000,
     seed: int = 0,
 ) -> Estimate:
     """Estimate precision, recall and F1 from audit answers (module docstring).
@@ -94,38 +104,39 @@ def estimate_quality(
         strata: the stratum it was drawn from (the decision of the model of
             that time: 1 or 0).
         weights: the size of that stratum when it was drawn.
-        n_boot: bootstrap resamples.
-        seed: seeds the bootstrap.
+        n_draws: posterior draws for the intervals.
+        seed: seeds the draws.
     """
-    y = np.asarray(labels, dtype=float)
-    c = np.asarray(decisions, dtype=float)
+    y = np.asarray(labels, dtype=int)
+    c = np.asarray(decisions, dtype=int)
     s = np.asarray(strata, dtype=int)
     w = np.asarray(weights, dtype=float)
     if not len(y) == len(c) == len(s) == len(w):
         raise ValueError("labels, decisions, strata and weights must have the same length")
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if n_draws < 1:
+        raise ValueError(f"n_draws must be >= 1, got {n_draws}")
     empty = Estimate(None, None, None, None, None, None, n=len(y), matches=int(y.sum()))
     if len(y) == 0:
         return empty
-    terms = np.stack([w * y * c, w * (1 - y) * c, w * y * (1 - c)])  # TP, FP, FN
-    point = np.zeros(3)
-    boot = np.zeros((3, n_boot))
+    point = np.zeros(3)  # TP, FP, FN
+    draws = np.zeros((3, n_draws))
     rng = np.random.default_rng(seed)
     for stratum in np.unique(s):
         idx = np.flatnonzero(s == stratum)
-        point += terms[:, idx].mean(axis=1)
-        draws = idx[rng.integers(len(idx), size=(n_boot, len(idx)))]
-        boot += terms[:, draws].mean(axis=2)
+        yi, ci, wi = y[idx], c[idx], w[idx]
+        point += [np.mean(wi * yi * ci), np.mean(wi * (1 - yi) * ci), np.mean(wi * yi * (1 - ci))]
+        counts = np.bincount(2 * yi + ci, minlength=4)  # cells (y, c): 00, 01, 10, 11
+        shares = rng.dirichlet(counts + PRIOR, size=n_draws)
+        draws += wi.mean() * shares[:, [3, 1, 2]].T
     p, r, f = _ratios(*point)
-    bp, br, bf = _ratios(*boot)
+    dp, dr, df = _ratios(*draws)
     return Estimate(
         precision=_value(p),
         recall=_value(r),
         f1=_value(f),
-        precision_ci=_interval(bp) if _value(p) is not None else None,
-        recall_ci=_interval(br) if _value(r) is not None else None,
-        f1_ci=_interval(bf) if _value(f) is not None else None,
+        precision_ci=_interval(dp) if _value(p) is not None else None,
+        recall_ci=_interval(dr) if _value(r) is not None else None,
+        f1_ci=_interval(df) if _value(f) is not None else None,
         n=len(y),
         matches=int(y.sum()),
     )

@@ -15,8 +15,10 @@ def test_no_audit_answer_estimates_nothing():
 
 def test_a_perfect_model_scores_one():
     e = estimate_quality([1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 0, 0], [10, 10, 90, 90])
-    assert e.precision == e.recall == e.f1 == 1.0
-    assert e.f1_ci == (1.0, 1.0) and (e.n, e.matches) == (4, 2)
+    assert e.precision == e.recall == e.f1 == 1.0 and (e.n, e.matches) == (4, 2)
+    # four answers cannot tell a perfect model from a good one: the interval stays wide
+    low, high = e.f1_ci
+    assert low < 0.8 and high > 0.99
 
 
 def test_strata_are_weighted_by_their_size():
@@ -44,6 +46,13 @@ def test_the_interval_narrows_with_more_audit_answers():
         return e.f1_ci[1] - e.f1_ci[0]
 
     assert width(400) < width(20)
+
+
+def test_many_right_answers_narrow_the_interval_towards_one():
+    n = 400
+    y = np.r_[np.ones(n // 2, int), np.zeros(n // 2, int)]
+    e = estimate_quality(y, y, y, np.full(n, 100))
+    assert e.f1 == 1.0 and e.f1_ci[0] > 0.97
 
 
 def test_mismatched_lengths_are_refused():
