@@ -150,6 +150,8 @@ def cmd_label(args: argparse.Namespace) -> int:
         if args.console:
             from bem.label.console import run_console
 
+            # retrains are shown in the progress line, not as log lines inside a prompt
+            logging.getLogger("bem.label.engine").setLevel(logging.WARNING)
             run_console(session)
         else:
             from bem.label.web import serve

@@ -17,6 +17,8 @@ import textwrap
 from itertools import zip_longest
 from typing import TYPE_CHECKING, TextIO
 
+from bem.label.question import signed
+
 if TYPE_CHECKING:
     from bem.label.engine import LabelSession
     from bem.label.question import Question, Status
@@ -27,10 +29,6 @@ HELP = "[y] match  [n] no match  [u] unsure  [z] undo  [s] progress  [q] quit"
 _COMMANDS = {"y": "1", "yes": "1", "1": "1", "n": "0", "no": "0", "0": "0"}
 _COMMANDS |= {"u": "unsure", "unsure": "unsure", "?": "unsure", "z": "undo", "undo": "undo"}
 _COMMANDS |= {"s": "stats", "q": "quit", "quit": "quit", "exit": "quit"}
-
-
-def _score(value: float | None) -> str:
-    return "" if value is None else f"{value:+.2f}"
 
 
 def _interval(name: str, value: float | None, ci: tuple[float, float] | None) -> str:
@@ -82,8 +80,8 @@ def format_question(q: Question, *, width: int = 100) -> str:
         right = textwrap.wrap(r.right or "-", value_w) or ["-"]
         for n, (a, b) in enumerate(zip_longest(left, right, fillvalue="")):
             name = r.attribute[:name_w] if n == 0 else ""
-            ls = _score(r.left_score) if n == 0 else ""
-            rs = _score(r.right_score) if n == 0 else ""
+            ls = signed(r.left_score) if n == 0 else ""
+            rs = signed(r.right_score) if n == 0 else ""
             lines.append(f"{name:{name_w}}  {a:{value_w}} {ls:>5}  {b:{value_w}} {rs:>5}")
     lines.append("scores: + pushes towards match, - towards no match")
     return "\n".join(lines)

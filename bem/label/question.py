@@ -11,13 +11,21 @@ from bem.label.estimate import Estimate
 if TYPE_CHECKING:
     from explain import Explanation
 
-__all__ = ["REASONS", "FieldRow", "Question", "Status"]
+__all__ = ["REASONS", "FieldRow", "Question", "Status", "signed"]
 
 REASONS = {
     "uncertain": "the model is least sure of this pair (closest to its threshold)",
     "audit": "a random pair, held out of training, for the precision/recall estimate",
 }
 """Why a pair was asked, in words, by ``reason`` (review pairs say their own)."""
+
+
+def signed(score: float | None) -> str:
+    """A score as the page and the console show it: ``+0.31``, ``-0.05``, ``0.00``
+    (never ``-0.00``), ``""`` for none."""
+    if score is None:
+        return ""
+    return "0.00" if abs(score) < 0.005 else f"{score:+.2f}"
 
 
 @dataclass(frozen=True)

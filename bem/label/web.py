@@ -32,6 +32,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from bem.label.console import format_status
+from bem.label.question import signed
 
 if TYPE_CHECKING:
     from bem.label.engine import LabelSession
@@ -62,7 +63,7 @@ def _require_web() -> None:
 
 def _level(score: float | None, scale: float) -> str:
     """A CSS class for a score: ``pos1``..``pos4``, ``neg1``..``neg4`` or ``zero``."""
-    if score is None or abs(score) < 0.05 * scale:
+    if score is None or abs(score) < max(0.005, 0.05 * scale):  # shown as 0.00: no shade
         return "zero"
     level = min(4, max(1, math.ceil(4 * abs(score) / scale)))
     return f"{'pos' if score > 0 else 'neg'}{level}"
@@ -79,6 +80,8 @@ def _view(q: Question) -> dict[str, Any]:
                 "row": r,
                 "left_class": _level(r.left_score, scale),
                 "right_class": _level(r.right_score, scale),
+                "left_score": signed(r.left_score),
+                "right_score": signed(r.right_score),
             }
             for r in rows
         ],

@@ -6,6 +6,7 @@ import io
 
 from bem.label import read_labels, run_console
 from bem.label.console import format_question
+from bem.label.question import signed
 from tests.bem.label.helpers import start_session
 
 
@@ -45,5 +46,5 @@ def test_a_question_shows_both_values_and_their_scores_side_by_side(
     text = format_question(q, width=100)
     for row in q.fields():
         line = next(t for t in text.splitlines() if t.startswith(row.attribute))
-        assert f"{row.left_score:+.2f}" in line and f"{row.right_score:+.2f}" in line
+        assert signed(row.left_score) in line and signed(row.right_score) in line
         assert (row.left or "-")[:10] in line
