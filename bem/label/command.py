@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +154,12 @@ def cmd_label(args: argparse.Namespace) -> int:
 
             # retrains are shown in the progress line, not as log lines inside a prompt
             logging.getLogger("bem.label.engine").setLevel(logging.WARNING)
-            run_console(session)
+            # a `kill` ends the session as Ctrl-C does: closed, its temporary models removed
+            before = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+            try:
+                run_console(session)
+            finally:
+                signal.signal(signal.SIGTERM, before)
         else:
             from bem.label.web import serve
 

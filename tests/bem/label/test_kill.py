@@ -51,6 +51,7 @@ def test_a_killed_session_resumes_with_nothing_lost_and_nothing_asked_twice(
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # what a SIGKILL leaves stays in here
     )
     try:
         lines = []
