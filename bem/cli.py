@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
         "threshold when `bem train --one-to-one` stored one)",
     )
 
+    from bem.label.command import add_label_parser
+
+    add_label_parser(sub)
+
     p = sub.add_parser(
         "run",
         help="repeat a pipeline run from its run.json (stops if an input changed)",

@@ -335,4 +335,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dedup": lambda a: _cmd_pipeline(a, "dedup"),
     "link": lambda a: _cmd_pipeline(a, "link"),
     "run": _cmd_run,
+    "label": lambda a: __import__("bem.label.command", fromlist=["cmd_label"]).cmd_label(a),
 }
