@@ -22,20 +22,13 @@ logger = logging.getLogger("bem")
 
 
 def _cmd_block(args: argparse.Namespace) -> int:
-    from bem.run import load_input
+    from bem.run import load_inputs
     from blocking import FuzzyBlocker, evaluate_blocking
     from data import load_pairs
 
     if len(args.tables) > 2:
         raise BemError(f"block takes one table (dedup) or two (link), got {len(args.tables)}")
-    tables = [load_input(t, args.id_column) for t in args.tables]
-    left = tables[0]
-    right = tables[1] if len(tables) == 2 else None
-    from bem.inputs import check_table, default_key
-
-    key = args.key or default_key(left)
-    for name, table in zip(args.tables, tables):
-        check_table(table, name, key)
+    left, right, key = load_inputs(args.tables, args.id_column, args.key)
     blocker = FuzzyBlocker(key=key, top_k=args.top_k, progress=not args.quiet)
     cands = blocker.candidates(left, right)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -326,6 +319,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_label(args: argparse.Namespace) -> int:
+    from bem.label.command import cmd_label
+
+    return cmd_label(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _cmd_demo,
     "block": _cmd_block,
@@ -335,5 +334,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dedup": lambda a: _cmd_pipeline(a, "dedup"),
     "link": lambda a: _cmd_pipeline(a, "link"),
     "run": _cmd_run,
-    "label": lambda a: __import__("bem.label.command", fromlist=["cmd_label"]).cmd_label(a),
+    "label": _cmd_label,
 }

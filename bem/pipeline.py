@@ -198,12 +198,13 @@ def _run(
     lids = candidates["ltable_id"].astype(str).to_numpy()
     rids = candidates["rtable_id"].astype(str).to_numpy()
     evidence = evidence_mask(left, right_table, candidates, getattr(matcher, "attributes_", None))
+    overruled = (prob >= thr) & ~evidence  # above the threshold, but no evidence
     if (~evidence).any():
         logger.info(
             "%d candidate pair(s) share no non-empty attribute: decided no match "
             "(%d of them scored above the threshold)",
             int((~evidence).sum()),
-            int(((prob >= thr) & ~evidence).sum()),
+            int(overruled.sum()),
         )
     entities, same = resolve_entities(
         left,
@@ -262,7 +263,7 @@ def _run(
         "entities": int(entities["entity_id"].nunique()),
         "explained": len(explanations),
         "no_evidence_pairs": int((~evidence).sum()),
-        "no_evidence_above_threshold": int(((prob >= thr) & ~evidence).sum()),
+        "no_evidence_above_threshold": int(overruled.sum()),
     }
     return PipelineResult(
         entities=entities,

@@ -29,6 +29,7 @@ __all__ = [
     "check_run",
     "input_record",
     "load_input",
+    "load_inputs",
     "load_run",
     "run_pipeline",
     "versions",
@@ -162,6 +163,19 @@ def load_input(path: str | Path, id_column: str | None = None):
     if id_column is None:
         return load_table(path, id_column="id", line_ids=True, id_option=option)
     return load_table(path, id_column=id_column, id_option=option)
+
+
+def load_inputs(paths, id_column: str | None, key) -> tuple[Any, Any, list[str]]:
+    """One table (dedup) or two (link) read by :func:`load_input` and checked
+    against the blocking ``key`` (default: :func:`bem.inputs.default_key` of the
+    first); returns ``(left, right or None, key)``."""
+    from bem.inputs import check_table, default_key
+
+    tables = [load_input(p, id_column) for p in paths]
+    key = list(key) if key else default_key(tables[0])
+    for name, table in zip(paths, tables):
+        check_table(table, str(name), key)
+    return tables[0], tables[1] if len(tables) == 2 else None, key
 
 
 def _label_free_matcher(config: PipelineConfig, tables: list[Any], *, progress: bool):

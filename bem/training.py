@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from data import BemError, RecordPairs
 
-__all__ = ["split_train_valid", "tune_link_threshold"]
+__all__ = ["few_label_fit", "split_train_valid", "tune_link_threshold"]
+
+
+def few_label_fit(n_train: int) -> dict[str, Any]:
+    """The fine-tuning settings for ``n_train`` labelled pairs (one rule for every size).
+
+    About 3,200 pair presentations in all (at least 4 and at most 20 epochs), a
+    learning rate half the full-label recipe's (the start is already a matcher:
+    the label-free model), no negative sampling (every label is used every
+    epoch), swap augmentation. Set a priori, not tuned on the benchmark sets;
+    ``bem label`` retrains with it and ``bench/label_efficiency.py`` measures it.
+    """
+    epochs = int(min(20, max(4, math.ceil(3200 / max(n_train, 1)))))
+    return {
+        "epochs": epochs,
+        "learning_rate": 5e-5,
+        "batch_size": 16,
+        "warmup_ratio": 0.1,
+        "class_weight": "sqrt",
+        "augment": ["swap"],
+        "augment_prob": 0.5,
+        "early_stopping": 3,
+    }
 
 
 def tune_link_threshold(matcher: Any, valid: RecordPairs) -> tuple[float, float]:

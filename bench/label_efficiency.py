@@ -29,7 +29,6 @@ import argparse
 import hashlib
 import json
 import logging
-import math
 import os
 import platform
 import sys
@@ -45,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bem.training import few_label_fit  # noqa: E402
 from bench.common import (  # noqa: E402
     CACHE,
     code_hash,
@@ -65,27 +65,6 @@ SEED = 0
 # as the full-label benchmark (bench/common.py) uses.
 MATCHER_KWARGS: dict[str, Any] = {"max_length": 256, "summarize": True}
 LABEL_FREE_RECORDS = 800
-
-
-def few_label_fit(n_train: int) -> dict[str, Any]:
-    """The fine-tuning rule for ``n_train`` labelled pairs (one rule for every size).
-
-    About 3,200 pair presentations in all (at least 4 and at most 20 epochs), a
-    learning rate half the full-label recipe's (the start is already a matcher),
-    no negative sampling (every label is used every epoch), swap augmentation.
-    Set a priori, not tuned on these sets.
-    """
-    epochs = int(min(20, max(4, math.ceil(3200 / max(n_train, 1)))))
-    return {
-        "epochs": epochs,
-        "learning_rate": 5e-5,
-        "batch_size": 16,
-        "warmup_ratio": 0.1,
-        "class_weight": "sqrt",
-        "augment": ["swap"],
-        "augment_prob": 0.5,
-        "early_stopping": 3,
-    }
 
 
 def _cached(name: str, payload: dict[str, Any], build) -> tuple[Any, dict[str, Any]]:

@@ -94,9 +94,8 @@ def _start_model(args: argparse.Namespace, left, right, review_model: str | None
 
 def cmd_label(args: argparse.Namespace) -> int:
     """Run ``bem label`` (see :func:`add_label_parser`)."""
-    from bem.inputs import check_table, default_key
     from bem.label.engine import LabelSession
-    from bem.run import load_input
+    from bem.run import load_inputs
 
     quiet = bool(getattr(args, "quiet", False))
     if len(args.tables) > 2:
@@ -106,12 +105,7 @@ def cmd_label(args: argparse.Namespace) -> int:
             raise BemError(f"{name} must be >= 0, got {value}")
     if args.top_k < 1:
         raise BemError(f"--top-k must be at least 1, got {args.top_k}")
-    tables = [load_input(t, args.id_column) for t in args.tables]
-    left = tables[0]
-    right = tables[1] if len(tables) == 2 else None
-    key = args.key or default_key(left)
-    for name, table in zip(args.tables, tables):
-        check_table(table, name, key)
+    left, right, key = load_inputs(args.tables, args.id_column, args.key)
     review = None
     review_model = None
     if args.review:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import subprocess
@@ -33,27 +32,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bem.training import few_label_fit
+
 __all__ = ["MIN_PER_CLASS_FOR_VALID", "RetrainResult", "Retrainer", "retrain", "retrain_fit"]
 
 logger = logging.getLogger(__name__)
 
+retrain_fit = few_label_fit
+"""The fine-tuning settings of a retrain: :func:`bem.training.few_label_fit`."""
+
 MIN_PER_CLASS_FOR_VALID = 25
 """A fifth of the labels is held out for validation only once each class has this many."""
-
-
-def retrain_fit(n_train: int) -> dict[str, Any]:
-    """The fine-tuning settings for ``n_train`` labelled pairs (see module docstring)."""
-    epochs = int(min(20, max(4, math.ceil(3200 / max(n_train, 1)))))
-    return {
-        "epochs": epochs,
-        "learning_rate": 5e-5,
-        "batch_size": 16,
-        "warmup_ratio": 0.1,
-        "class_weight": "sqrt",
-        "augment": ["swap"],
-        "augment_prob": 0.5,
-        "early_stopping": 3,
-    }
 
 
 @dataclass(frozen=True)
