@@ -134,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--left", help="left table CSV (with --train)")
     p.add_argument("--right", help="right table CSV (omit to train on pairs inside --left)")
     p.add_argument("--train", help="labelled pairs CSV: ltable_id,rtable_id,label")
+    p.add_argument(
+        "--labels",
+        help="a `bem label` session's labels file (with --left [--right]): fine-tunes the "
+        "session's starting model (FILE.start-model, else --model, else a label-free model "
+        "trained first) with the few-label rule, and tunes the blocker on the labelled matches",
+    )
     p.add_argument("--valid", help="validation pairs CSV (default: 20%% of --train)")
     p.add_argument("--test", help="test pairs CSV, evaluated after training")
     p.add_argument("--id-column", help=ID_HELP)
@@ -165,9 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also tune a threshold for one-to-one linkage on the validation pairs and store "
         "it in the model (`bem link --one-to-one` uses it)",
     )
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--learning-rate", type=float, default=5e-5)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--epochs", type=int, help="default 3 (--labels: the few-label rule's)")
+    p.add_argument("--learning-rate", type=float, help="default 5e-5 (--labels: the rule's)")
+    p.add_argument("--batch-size", type=int, help="default 32 (--labels: the rule's)")
     p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("match", help="score candidate pairs of two tables")

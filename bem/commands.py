@@ -48,118 +48,10 @@ def _cmd_block(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_labelled(args: argparse.Namespace):
-    from bem.run import load_input
-    from data import RecordPairs, load_deepmatcher, load_pairs
-
-    if args.data:
-        ds = load_deepmatcher(args.data)
-        return ds.train, ds.valid, ds.test
-    if not (args.left and args.train):
-        raise BemError(
-            "bem train needs --data DIR, or --left A.csv [--right B.csv] --train P.csv, "
-            "or --self-supervised --left A.csv [--right B.csv] (no labels)"
-        )
-    left = load_input(args.left, args.id_column)
-    right = load_input(args.right, args.id_column) if args.right else left
-
-    def labelled(path: str | None) -> RecordPairs | None:
-        if not path:
-            return None
-        return RecordPairs(left, right, load_pairs(path, left, right, labelled=True))
-
-    train, valid, test = labelled(args.train), labelled(args.valid), labelled(args.test)
-    if valid is None:
-        from bem.training import split_train_valid
-
-        # one-to-one tuning needs each record's competing candidates together
-        group = "ltable_id" if args.one_to_one else None
-        train, valid = split_train_valid(train, seed=args.seed, group=group)
-        logger.info("no --valid given: holding out %d of the training pairs", len(valid))
-    return train, valid, test
-
-
-def _cmd_train(args: argparse.Namespace) -> int:
-    from matcher import Matcher
-
-    out = Path(args.output)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise BemError(f"{out}: directory exists and is not empty; pass --overwrite to replace it")
-    if args.self_supervised:
-        return _train_self_supervised(args, out)
-    if args.max_records != 1000:
-        raise BemError("--max-records applies to --self-supervised training only")
-    train, valid, test = _load_labelled(args)
-    matcher = Matcher(
-        args.model,
-        max_length=args.max_length,
-        summarize=args.summarize,
-        pooling=args.pooling,
-        seed=args.seed,
-    )
-    matcher.fit(
-        train,
-        valid,
-        augment=args.augment or (),
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        progress=not args.quiet,
-    )
-    if valid is not None:
-        m = matcher.evaluate(valid)
-        print(f"valid: precision {m.precision:.4f} recall {m.recall:.4f} F1 {m.f1:.4f}")
-    if test is not None:
-        m = matcher.evaluate(test)
-        print(f"test:  precision {m.precision:.4f} recall {m.recall:.4f} F1 {m.f1:.4f}")
-    if args.one_to_one:
-        from bem.training import tune_link_threshold
-
-        if valid is None or valid.labels is None or not valid.labels.any():
-            raise BemError("--one-to-one needs validation pairs with at least one match")
-        link, link_f1 = tune_link_threshold(matcher, valid)
-        print(f"one-to-one linkage: threshold {link:.3f}, validation F1 {link_f1:.4f}")
-    matcher.train_info_["data"] = args.data or args.train
-    matcher.save_pretrained(out, overwrite=args.overwrite)
-    print(f"model saved to {out} (threshold {matcher.threshold_:.3f})")
-    return 0
-
-
 def _renames(args: argparse.Namespace) -> dict[str, str] | None:
     from matcher.schema import parse_renames
 
     return parse_renames(args.rename) if getattr(args, "rename", None) else None
-
-
-def _train_self_supervised(args: argparse.Namespace, out: Path) -> int:
-    from bem.labelfree import fit_label_free
-    from bem.run import load_input
-
-    if not args.left:
-        raise BemError("bem train --self-supervised needs --left A.csv [--right B.csv]")
-    given = [f for f in ("data", "train", "valid", "test") if getattr(args, f)]
-    if given:
-        flags = ", ".join("--" + f for f in given)
-        raise BemError(f"bem train --self-supervised trains without labels; drop {flags}")
-    if args.max_records < 10:
-        raise BemError(f"--max-records must be at least 10, got {args.max_records}")
-    left = load_input(args.left, args.id_column)
-    right = load_input(args.right, args.id_column) if args.right else None
-    matcher = fit_label_free(
-        left,
-        right,
-        model=args.model,
-        max_length=args.max_length,
-        max_records=args.max_records,
-        seed=args.seed,
-        progress=not args.quiet,
-    )
-    matcher.save_pretrained(out, overwrite=args.overwrite)
-    print(
-        f"label-free model saved to {out} (threshold {matcher.threshold_:.3f}, chosen on "
-        "held-out self-supervised pairs; no labels used)"
-    )
-    return 0
 
 
 def _pairs_from_args(args: argparse.Namespace, matcher):
@@ -317,6 +209,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         echo=print,
     )
     return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from bem.train_command import cmd_train
+
+    return cmd_train(args)
 
 
 def _cmd_label(args: argparse.Namespace) -> int:

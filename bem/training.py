@@ -9,7 +9,21 @@ import numpy as np
 
 from data import BemError, RecordPairs
 
-__all__ = ["few_label_fit", "split_train_valid", "tune_link_threshold"]
+__all__ = [
+    "MIN_MATCHES_FOR_BLOCKING",
+    "MIN_PER_CLASS_FOR_VALID",
+    "few_label_fit",
+    "fine_tune_on_labels",
+    "split_train_valid",
+    "tune_blocking",
+    "tune_link_threshold",
+]
+
+MIN_PER_CLASS_FOR_VALID = 25
+"""A fifth of the labels is held out for validation only once each class has this many."""
+
+MIN_MATCHES_FOR_BLOCKING = 10
+"""The fewest labelled matches :func:`tune_blocking` tunes a blocker on."""
 
 
 def few_label_fit(n_train: int) -> dict[str, Any]:
@@ -32,6 +46,82 @@ def few_label_fit(n_train: int) -> dict[str, Any]:
         "augment_prob": 0.5,
         "early_stopping": 3,
     }
+
+
+def fine_tune_on_labels(
+    matcher: Any,
+    pairs: RecordPairs,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    fit_kwargs: dict[str, Any] | None = None,
+) -> tuple[RecordPairs, RecordPairs | None]:
+    """Fine-tune ``matcher`` on a few hundred labelled pairs with :func:`few_label_fit`.
+
+    A fifth of the pairs is held out (stratified) for early stopping and the
+    threshold once each class has :data:`MIN_PER_CLASS_FOR_VALID` pairs; with
+    fewer, every pair trains and the threshold stays the starting model's.
+    ``fit_kwargs`` override the rule's settings. Returns ``(train, valid)``.
+
+    Raises:
+        BemError: the pairs hold only one class.
+    """
+    labels = pairs.labels
+    if labels is None:
+        raise BemError("training pairs need a 'label' column (1 = match, 0 = no match)")
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
+    if counts.min() == 0:
+        missing = "match" if counts[1] == 0 else "no-match"
+        raise BemError(f"the labels hold no {missing} pair; a matcher needs both classes")
+    train, valid = pairs, None
+    if counts.min() >= MIN_PER_CLASS_FOR_VALID:
+        train, valid = split_train_valid(pairs, seed=seed)
+    settings = {**few_label_fit(len(train)), **(fit_kwargs or {})}
+    matcher.fit(train, valid, progress=progress, **settings)
+    return train, valid
+
+
+def tune_blocking(
+    matcher: Any,
+    left: Any,
+    right: Any,
+    pairs: RecordPairs,
+    *,
+    target_recall: float = 0.99,
+    progress: bool = True,
+) -> Any:
+    """Tune the blocker on the labelled matches and store it in ``matcher.blocking_``.
+
+    Runs :func:`blocking.tune_blocker` (keys, scorer and ``k`` that reach
+    ``target_recall`` of the labelled matches with the fewest candidates) over
+    the model's attributes, and records the chosen blocker with what it was
+    tuned on (``tuned_on``: matches, recall, candidates per record, met). The
+    model directory then carries it and ``bem dedup/link`` block with it. With
+    fewer than :data:`MIN_MATCHES_FOR_BLOCKING` matches nothing is tuned and
+    ``None`` is returned; else the :class:`blocking.TuningResult`.
+    """
+    from blocking import blocker_to_config, tune_blocker
+
+    matches = pairs.pairs[np.asarray(pairs.labels) == 1][["ltable_id", "rtable_id"]]
+    if len(matches) < MIN_MATCHES_FOR_BLOCKING:
+        return None
+    columns = set(left.columns) & set((left if right is None else right).columns)
+    attributes = [a for a in (matcher.attributes_ or sorted(columns)) if a in columns]
+    filled = [a for a in attributes if left[a].notna().mean() >= 0.5]
+    keys: list[Any] = [(a,) for a in filled] + ([tuple(filled)] if len(filled) > 1 else [])
+    result = tune_blocker(
+        left, right, matches, target_recall=target_recall, attributes=keys, progress=progress
+    )
+    config = blocker_to_config(result.blocker)
+    config["tuned_on"] = {
+        "matches": len(matches),
+        "recall": round(float(result.metrics.recall), 4),
+        "candidates_per_record": round(float(result.metrics.candidates_per_record), 2),
+        "target_recall": target_recall,
+        "met": bool(result.met),
+    }
+    matcher.blocking_ = config
+    return result
 
 
 def tune_link_threshold(matcher: Any, valid: RecordPairs) -> tuple[float, float]:

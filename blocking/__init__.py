@@ -1,6 +1,7 @@
 """Candidate generation (blocking) and its metrics."""
 
 from blocking.base import CANDIDATE_COLUMNS, Blocker
+from blocking.config import blocker_from_config, blocker_to_config, describe_config
 from blocking.fuzzy import SCORERS, FuzzyBlocker
 from blocking.metrics import BlockingMetrics, evaluate_blocking
 from blocking.normalize import (
@@ -32,6 +33,9 @@ __all__ = [
     "TuningResult",
     "UnionBlocker",
     "alphanumeric_codes",
+    "blocker_from_config",
+    "blocker_to_config",
+    "describe_config",
     "evaluate_blocking",
     "fold_accents",
     "fold_case",

@@ -20,7 +20,9 @@ class MatcherConfig(PretrainedConfig):
     the order it serializes them; ``None`` in files written before it was
     recorded), the serialization options, the token budget, the decision
     threshold, the threshold tuned for one-to-one linkage (``link_threshold``,
-    ``None`` until ``bem train --one-to-one`` tunes one), the head's pooling and
+    ``None`` until ``bem train --one-to-one`` tunes one), the blocker tuned on the
+    labelled matches (``blocking``, a :func:`blocking.blocker_to_config` dict with
+    what it was tuned on; ``None`` until ``bem train --labels`` tunes one), the head's pooling and
     the library version that wrote it (``pooling`` defaults to ``"cls"``, the
     only head of files written before it was recorded). ``max_seq_length`` is named
     so because ``max_length`` is reserved by transformers for generation.
@@ -35,6 +37,7 @@ class MatcherConfig(PretrainedConfig):
         max_seq_length: int = 128,
         threshold: float = 0.5,
         link_threshold: float | None = None,
+        blocking: dict[str, Any] | None = None,
         attributes: list[str] | None = None,
         serializer: dict[str, Any] | None = None,
         summarize: bool = False,
@@ -49,6 +52,7 @@ class MatcherConfig(PretrainedConfig):
         self.max_seq_length = int(max_seq_length)
         self.threshold = float(threshold)
         self.link_threshold = None if link_threshold is None else float(link_threshold)
+        self.blocking = None if blocking is None else dict(blocking)
         self.attributes = None if attributes is None else [str(a) for a in attributes]
         self.serializer = dict(serializer or {})
         self.summarize = bool(summarize)

@@ -44,6 +44,7 @@ _LAZY = (
     "config_",
     "threshold_",
     "link_threshold_",
+    "blocking_",
 )
 
 
@@ -185,6 +186,7 @@ class Matcher(ScoringMixin):
         self.config_ = config
         self.threshold_ = float(config.threshold)
         self.link_threshold_: float | None = config.link_threshold
+        self.blocking_: dict[str, Any] | None = config.blocking
         self._ready = True
 
     @property
@@ -311,6 +313,7 @@ class Matcher(ScoringMixin):
             cfg.training = {k: v for k, v in self.train_info_.items() if k != "valid_metrics"}
         link = self.link_threshold_
         cfg.link_threshold = None if link is None else float(link)
+        cfg.blocking = self.blocking_
         return write_matcher_dir(
             path,
             config=cfg,

@@ -63,6 +63,20 @@ def _cascade_line(info: dict[str, Any]) -> list[str]:
     ]
 
 
+def _blocking_line(blocking: dict[str, Any] | None) -> list[str]:
+    if not blocking:
+        return []
+    keys = " | ".join(
+        f"{'+'.join(p.get('attributes', []))} {p.get('scorer')} k={p.get('top_k')}"
+        for p in blocking.get("blockers", [])
+    )
+    tuned = blocking.get("tuned_on") or {}
+    return [
+        f"- blocking: {keys} (tuned on {tuned.get('matches')} labelled matches, recall "
+        f"{tuned.get('recall')}; `bem dedup/link` block with it unless given --key)"
+    ]
+
+
 def _training_lines(training: dict[str, Any], data: str | None) -> list[str]:
     hp = training.get("hyperparameters", {})
     if training.get("label_free"):
@@ -133,6 +147,7 @@ def _model_card(cfg: MatcherConfig, data: str | None) -> str:
             "linkage F1; `bem link --one-to-one` uses it)"
         ),
         *_cascade_line(training.get("cascade") or {}),
+        *_blocking_line(cfg.blocking),
         f"- bem version: {cfg.bem_version}",
         "",
         "## Training data",

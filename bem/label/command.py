@@ -170,5 +170,8 @@ def cmd_label(args: argparse.Namespace) -> int:
         f"{status.unsure} unsure"
     )
     if status.matches and status.non_matches:
-        print(f"`bem train --labels {args.labels}` trains a matcher on them")
+        tables = " ".join(
+            f"--{side} {t}" for side, t in zip(("left", "right"), args.tables, strict=False)
+        )
+        print(f"`bem train --labels {args.labels} {tables} -o MODEL_DIR` trains a matcher on them")
     return 0

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bem.training import few_label_fit
+from bem.training import MIN_PER_CLASS_FOR_VALID, few_label_fit, fine_tune_on_labels
 
 __all__ = ["MIN_PER_CLASS_FOR_VALID", "RetrainResult", "Retrainer", "retrain", "retrain_fit"]
 
@@ -40,9 +40,6 @@ logger = logging.getLogger(__name__)
 
 retrain_fit = few_label_fit
 """The fine-tuning settings of a retrain: :func:`bem.training.few_label_fit`."""
-
-MIN_PER_CLASS_FOR_VALID = 25
-"""A fifth of the labels is held out for validation only once each class has this many."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,6 @@ def retrain(
     ``out_dir/probabilities.npy``.
     """
     from bem.pipeline import score_pairs
-    from bem.training import split_train_valid
     from data import RecordPairs
     from matcher import Matcher
 
@@ -83,14 +79,10 @@ def retrain(
     out = Path(out_dir)
     matcher = Matcher.from_pretrained(start_dir)
     pairs = RecordPairs(left, right, labels[["ltable_id", "rtable_id", "label"]])
-    counts = np.bincount(pairs.labels, minlength=2)
-    valid = None
-    train = pairs
-    if counts.min() >= MIN_PER_CLASS_FOR_VALID:
-        train, valid = split_train_valid(pairs, seed=seed)
-    settings = {**retrain_fit(len(train)), **(fit_kwargs or {})}
     (out / "fitting").touch()  # set up and loaded: the fine-tuning starts now
-    matcher.fit(train, valid, progress=False, **settings)
+    train, valid = fine_tune_on_labels(
+        matcher, pairs, seed=seed, progress=False, fit_kwargs=fit_kwargs
+    )
     probabilities = score_pairs(matcher, left, right, pool, progress=False)
     matcher.train_info_["data"] = f"{len(pairs)} pairs labelled in a bem label session"
     matcher.save_pretrained(out / "model", overwrite=True)

@@ -1,0 +1,151 @@
+"""`bem train --labels`: a labelling session's answers to a model with a tuned blocker."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bem.cli import main
+from bem.label import LabelLog
+from blocking import (
+    FuzzyBlocker,
+    Key,
+    UnionBlocker,
+    blocker_from_config,
+    blocker_to_config,
+    tune_blocker,
+)
+from data import make_linkage
+from matcher import Matcher
+
+COLUMNS = ["title", "brand", "model", "price"]  # what the tiny model's 64 tokens hold
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    """Two tables and a session's labels file: matches, non-matches, unsure, an undo."""
+    root = tmp_path_factory.mktemp("labels")
+    syn = make_linkage(n_entities=40, seed=3)
+    left, right = syn.left[COLUMNS], syn.right[COLUMNS]
+    left.to_csv(root / "left.csv", index_label="id")
+    right.to_csv(root / "right.csv", index_label="id")
+    matches = syn.matches[["ltable_id", "rtable_id"]].astype(str).head(14)
+    rng = np.random.default_rng(0)
+    log = LabelLog(root / "labels.csv")
+    for a, b in matches.itertuples(index=False):
+        log.append((a, b), "1")
+        c = right.index[rng.integers(len(right))]
+        if (a, c) not in set(matches.itertuples(index=False, name=None)):
+            log.append((a, c), "0")
+    log.append(("a0", "b9"), "unsure")
+    log.append(("a1", "b8"), "1")
+    log.append(("a1", "b8"), "undo")  # retracted: neither class
+    log.close()
+    return root, len(matches)
+
+
+def test_train_from_a_session_tunes_and_stores_the_blocker(session, tiny_model_dir, capsys):
+    root, n_matches = session
+    out = root / "model"
+    args = ["-q", "train", "--labels", str(root / "labels.csv")]
+    args += ["--left", str(root / "left.csv"), "--right", str(root / "right.csv")]
+    args += ["--model", str(tiny_model_dir), "--epochs", "1", "-o", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert f"{n_matches} match and" in printed and "blocker tuned on" in printed
+    cfg = json.loads((out / "config.json").read_text())
+    tuned = cfg["blocking"]["tuned_on"]
+    assert tuned["matches"] == n_matches  # the unsure and the undone answer are not matches
+    assert 0.0 < tuned["recall"] <= 1.0
+    assert "blocking:" in (out / "README.md").read_text()
+    matcher = Matcher.from_pretrained(out)
+    assert matcher.blocking_ == cfg["blocking"]
+    assert "bem label session" in matcher.train_info_["data"]
+    # the stored blocker is the one tuning chose: same candidates
+    left = pd.read_csv(root / "left.csv", index_col="id", dtype=str)
+    right = pd.read_csv(root / "right.csv", index_col="id", dtype=str)
+    stored = blocker_from_config(matcher.blocking_, progress=False)
+    assert stored.candidates(left, right)["ltable_id"].size > 0
+
+
+def test_a_session_start_model_beside_the_labels_is_the_start(session, tiny_model_dir, capsys):
+    root, _ = session
+    start = root / "labels.csv.start-model"
+    Matcher(tiny_model_dir, max_length=64).save_pretrained(start)
+    out = root / "model2"
+    args = ["-q", "train", "--labels", str(root / "labels.csv")]
+    args += ["--left", str(root / "left.csv"), "--right", str(root / "right.csv")]
+    args += ["--epochs", "1", "-o", str(out)]
+    try:
+        assert main(args) == 0, capsys.readouterr().err
+    finally:
+        import shutil
+
+        shutil.rmtree(start)
+    assert "the session's" in capsys.readouterr().out
+
+
+def test_too_few_matches_leave_the_blocker_untuned(tmp_path, tiny_model_dir, capsys):
+    syn = make_linkage(n_entities=8, seed=1)
+    syn.left[COLUMNS].to_csv(tmp_path / "l.csv", index_label="id")
+    syn.right[COLUMNS].to_csv(tmp_path / "r.csv", index_label="id")
+    log = LabelLog(tmp_path / "labels.csv")
+    log.append(("a0", "b0"), "1")
+    log.append(("a0", "b1"), "0")
+    log.close()
+    args = ["-q", "train", "--labels", str(tmp_path / "labels.csv"), "--left"]
+    args += [str(tmp_path / "l.csv"), "--right", str(tmp_path / "r.csv")]
+    args += ["--model", str(tiny_model_dir), "--epochs", "1", "-o", str(tmp_path / "m")]
+    assert main(args) == 0, capsys.readouterr().err
+    assert "blocker not tuned: 1 labelled matches, 10 needed" in capsys.readouterr().out
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["blocking"] is None
+
+
+def test_labels_need_tables_and_both_classes(session, tmp_path, tiny_model_dir, capsys):
+    root, _ = session
+    assert main(["-q", "train", "--labels", str(root / "labels.csv"), "-o", str(tmp_path)]) == 2
+    assert "--left A.csv" in capsys.readouterr().err
+    log = LabelLog(tmp_path / "only.csv")
+    log.append(("a0", "b0"), "1")
+    log.close()
+    args = ["-q", "train", "--labels", str(tmp_path / "only.csv"), "--left"]
+    args += [str(root / "left.csv"), "--right", str(root / "right.csv")]
+    args += ["--model", str(tiny_model_dir), "-o", str(tmp_path / "m")]
+    assert main(args) == 2
+    assert "no no-match pair" in capsys.readouterr().err
+
+
+def test_blocker_config_round_trip():
+    syn = make_linkage(n_entities=30, seed=2)
+    a = FuzzyBlocker("title", top_k=3, progress=False)
+    b = FuzzyBlocker(
+        Key(["brand", "model"], normalizers=("case", "codes")),
+        top_k=2,
+        scorer="ratio",
+        index="tokens",
+        progress=False,
+        name="codes",
+    )
+    for blocker in (a, UnionBlocker([a, b])):
+        config = json.loads(json.dumps(blocker_to_config(blocker)))
+        again = blocker_from_config(config, progress=False)
+        pd.testing.assert_frame_equal(
+            blocker.candidates(syn.left, syn.right), again.candidates(syn.left, syn.right)
+        )
+    tuned = tune_blocker(syn.left, syn.right, syn.matches, ks=(2, 5), progress=False)
+    config = blocker_to_config(tuned.blocker)
+    pd.testing.assert_frame_equal(
+        tuned.blocker.candidates(syn.left, syn.right),
+        blocker_from_config(config, progress=False).candidates(syn.left, syn.right),
+    )
+
+
+def test_a_blocker_with_an_unnamed_normalizer_is_not_stored():
+    blocker = FuzzyBlocker(Key("title", normalizers=(str.lower,)), progress=False)
+    with pytest.raises(ValueError, match="only named normalizers"):
+        blocker_to_config(blocker)
+    with pytest.raises(Exception, match="version"):
+        blocker_from_config({"version": 99, "blockers": []})
