@@ -58,6 +58,8 @@ def main() -> int:
     finally:
         shutil.rmtree(out, ignore_errors=True)
     log = proc.stdout + proc.stderr
+    # what the user reads: the demo's own lines, without progress bars and log lines
+    shown = [line for line in proc.stdout.strip().splitlines() if line.strip()]
     f1 = re.search(r"F1 ([0-9.]+)\s+\(", log)
     trained = re.search(r"trained in ([0-9.]+)s", log)
     if not (f1 and trained):
@@ -72,7 +74,7 @@ def main() -> int:
         "threshold": threshold,
         "machine": f"{os.cpu_count()} cores, {platform.machine()}",
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "output": log.strip().splitlines(),
+        "output": shown,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "demo.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

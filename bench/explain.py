@@ -41,6 +41,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
+from bench.explain_tables import markdown  # noqa: E402
 from data import RecordPairs  # noqa: E402
 from explain import (  # noqa: E402
     DEFAULT_METHOD,
@@ -53,6 +54,7 @@ from explain import (  # noqa: E402
 logger = logging.getLogger("bench.explain")
 
 MODELS = ("synthetic", "amazon_google", "dblp_acm")
+CHOICES = (*MODELS, "abt_buy")
 RESULTS = ROOT / "bench" / "results"
 
 # Sample counts: LIME and KernelSHAP get 100 samples (10x the calls of occlusion
@@ -84,24 +86,32 @@ def _describe(path: Path, matcher: Any) -> str:
 
 
 def load_matcher(
-    name: str, *, allow_training: bool, path: Path | None = None
+    name: str,
+    *,
+    allow_training: bool,
+    path: Path | None = None,
+    fit_overrides: dict[str, Any] | None = None,
 ) -> tuple[Any, str] | None:
-    """The cached benchmark matcher and a description, or None when it is not trained yet."""
+    """The cached benchmark matcher and a description, or None when it is not trained yet.
+
+    ``fit_overrides`` picks a recipe variant (e.g. ``{"blank_augment": 0.1}``,
+    the matchers retrained for missing evidence; see ``bench/evidence.py``).
+    """
     from matcher import Matcher
 
     if path is None:
         if name == "synthetic":
-            path = common.synthetic_cache_path()
+            path = common.synthetic_cache_path(fit_overrides=fit_overrides)
         else:
-            path = common.magellan_cache_path(name)
+            path = common.magellan_cache_path(name, fit_overrides=fit_overrides)
         if not (path / common.INFO).is_file():
             if not allow_training:
                 logger.warning("no cached %s matcher at %s; skipping", name, path)
                 return None
             if name == "synthetic":
-                common.synthetic_matcher()
+                common.synthetic_matcher(fit_overrides=fit_overrides)
             else:
-                common.magellan_matcher(name)
+                common.magellan_matcher(name, fit_overrides=fit_overrides)
     matcher = Matcher.from_pretrained(path)
     return matcher, _describe(path, matcher)
 
@@ -145,6 +155,44 @@ def pairs_note(pairs: RecordPairs, planted: list[str] | None) -> str:
     return f"{pos} matches + {len(pairs) - pos} non-matches drawn at random from test.csv"
 
 
+def counterfactual_block(explanations: list[Any], planted: list[str] | None) -> dict[str, Any]:
+    """How the counterfactual search of the default method did on these pairs.
+
+    ``coverage``: share of pairs with a flip found within the search's edit limit
+    (3 field edits) and call budget; ``mean_edits``: fields edited per flip
+    found; ``calls_per_pair``: model calls the search made per pair (found or
+    not); ``planted_hit`` (synthetic only): share of the hard negatives whose
+    counterfactual edits the planted attribute (of those with one found).
+    """
+    found = [e.counterfactual for e in explanations if e.counterfactual is not None]
+    row: dict[str, Any] = {
+        "pairs": len(explanations),
+        "coverage": len(found) / max(len(explanations), 1),
+        "mean_edits": float(np.mean([len(c.edits) for c in found])) if found else None,
+        "calls_per_pair": float(np.mean([e.counterfactual_calls for e in explanations])),
+    }
+    if planted is not None:
+        hard = [
+            (e, p)
+            for e, p in zip(explanations, planted, strict=True)
+            if p and e.counterfactual is not None
+        ]
+        hits = [any(ed.attribute == p for ed in e.counterfactual.edits) for e, p in hard]
+        row["planted_hit"] = float(np.mean(hits)) if hits else None
+        row["planted_pairs"] = len(hard)
+        row["hard_negatives"] = sum(bool(p) for p in planted)
+    return row
+
+
+def _settings(method: str) -> tuple[str, dict[str, Any]]:
+    """``lime@500`` is LIME with 500 samples; a plain name takes METHOD_SETTINGS."""
+    base, _, samples = method.partition("@")
+    settings = dict(METHOD_SETTINGS[base])
+    if samples:
+        settings["n_samples"] = int(samples)
+    return base, settings
+
+
 def run_model(
     name: str, matcher: Any, pairs: RecordPairs, planted: list[str] | None, methods: list[str]
 ) -> dict[str, dict[str, Any]]:
@@ -153,7 +201,8 @@ def run_model(
     # is not charged for it
     Explainer(matcher, method="occlusion").explain(pairs[:2], progress=False)
     for method in methods:
-        explainer = Explainer(matcher, method=method, **METHOD_SETTINGS[method])
+        base, settings = _settings(method)
+        explainer = Explainer(matcher, method=base, **settings)
         t0 = time.perf_counter()
         explanations = explainer.explain(pairs, progress=False)
         explain_s = time.perf_counter() - t0
@@ -167,7 +216,9 @@ def run_model(
         seconds = np.array([e.seconds for e in explanations])
         row["median_seconds_per_pair"] = float(np.median(seconds))
         row["p90_seconds_per_pair"] = float(np.percentile(seconds, 90))
-        row["settings"] = {**METHOD_SETTINGS[method]}
+        row["settings"] = settings
+        if method == DEFAULT_METHOD:
+            row["counterfactual"] = counterfactual_block(explanations, planted)
         if planted is not None:
             rejected = [i for i, e in enumerate(explanations) if e.decision == 0]
             row["planted_cause_accuracy_rejected"] = planted_cause_accuracy(
@@ -186,117 +237,6 @@ def run_model(
             {k: v for k, v in row.items() if isinstance(v, float)},
         )
     return out
-
-
-COLUMNS = [
-    ("field_removal_auc", "removal AUC, after CERTA (lower better)", "{:.3f}"),
-    ("field_removal_degradation", "removal degradation, after CREW (higher better)", "{:.3f}"),
-    ("comprehensiveness", "ERASER comp. (higher better)", "{:.3f}"),
-    ("sufficiency", "ERASER suff. (lower better)", "{:.3f}"),
-    ("planted_cause_accuracy", "planted field acc.", "{:.2f}"),
-    ("planted_cause_accuracy_rejected", "planted field acc. (rejected)", "{:.2f}"),
-    ("planted_token_accuracy", "planted token top-3", "{:.2f}"),
-    ("model_calls_per_pair", "model calls / pair", "{:.1f}"),
-    ("seconds_per_pair", "s / pair (mean)", "{:.3f}"),
-    ("median_seconds_per_pair", "s / pair (median)", "{:.3f}"),
-]
-
-
-def _fmt(row: dict[str, Any], key: str, fmt: str) -> str:
-    value = row.get(key)
-    return "" if value is None else fmt.format(value)
-
-
-def checks(results: dict[str, Any]) -> list[str]:
-    """The issue's done-when criteria, evaluated on the measured numbers."""
-    lines = []
-    models = results["models"]
-    for name in ("amazon_google", "dblp_acm"):
-        methods = models.get(name, {}).get("methods")
-        if not methods or not {"lime", "kernel_shap"} <= set(methods):
-            lines.append(f"- {name}: not measured")
-            continue
-        for field_method in ("occlusion", "shapley"):
-            if field_method not in methods:
-                continue
-            f = methods[field_method]
-            verdicts = []
-            for base in ("lime", "kernel_shap"):
-                b = methods[base]
-                ratio = b["model_calls_per_pair"] / f["model_calls_per_pair"]
-                certa = f["field_removal_auc"] < b["field_removal_auc"]
-                crew = f["field_removal_degradation"] > b["field_removal_degradation"]
-                verdicts.append(
-                    f"vs {base}: CERTA {'better' if certa else 'NOT better'}, "
-                    f"CREW {'better' if crew else 'NOT better'}, {ratio:.1f}x fewer calls"
-                )
-            lines.append(f"- {name}, {field_method}: " + "; ".join(verdicts))
-    syn = models.get("synthetic", {}).get("methods", {}).get(DEFAULT_METHOD)
-    if syn:
-        lines.append(
-            f"- synthetic, default method ({DEFAULT_METHOD}): planted-cause accuracy "
-            f"{syn['planted_cause_accuracy']:.2f} on all hard negatives, "
-            f"{syn.get('planted_cause_accuracy_rejected', float('nan')):.2f} on those the "
-            "matcher rejects (target 0.9)"
-        )
-    for name, block in models.items():
-        row = block.get("methods", {}).get(DEFAULT_METHOD)
-        if row:
-            lines.append(
-                f"- {name}, default method: median {row['median_seconds_per_pair']:.2f} s per "
-                f"pair, 90th percentile {row['p90_seconds_per_pair']:.2f} s (target < 1 s)"
-            )
-    return lines
-
-
-def markdown(results: dict[str, Any]) -> str:
-    lines = [
-        "# Explanation methods: faithfulness, cost and speed",
-        "",
-        "Produced by `bench/explain.py` (see its docstring for the test pairs and the",
-        "definitions in `explain/faithfulness.py`). Scores attribute P(match); removal",
-        "of value tokens is the perturbation everywhere.",
-        "",
-        "The two removal metrics are field-level variants named after the papers they "
-        "follow, not those papers' released scorers, so their figures are not comparable "
-        "with the numbers CERTA or CREW publish (none is quoted here): the removal AUC "
-        "follows CERTA's attribute faithfulness but counts a pair's non-empty (side, "
-        "attribute) fields where CERTA's code counts all attribute columns; the removal "
-        "degradation follows CREW's degradation score but removes whole fields at the "
-        "fractions 0.1/0.3/0.5/0.7/0.9 where CREW's code removes words at 0.1-1.0. Below, "
-        "'CERTA' and 'CREW' are short for these variants.",
-        "",
-        f"- default method: `{DEFAULT_METHOD}`",
-        "- method settings: "
-        + "; ".join(f"{m} {json.dumps(s)}" if s else m for m, s in METHOD_SETTINGS.items()),
-        "",
-        "## Done-when checks (computed from the tables below)",
-        "",
-        *checks(results),
-        "",
-    ]
-    for name, block in results["models"].items():
-        lines += [f"## {name}", ""]
-        run = block.get("run", {})
-        lines += [
-            f"- test pairs: {block['n_pairs']} ({block['pairs_note']})",
-            f"- matcher: {block.get('matcher', '')}",
-            f"- command: `{run.get('command', '')}`",
-            f"- machine: {run.get('machine', '')}",
-            f"- date: {run.get('date', '')}, {run.get('seconds', 0) / 60:.1f} min for this matcher",
-            "",
-        ]
-        if block.get("skipped"):
-            lines += [f"Skipped: {block['skipped']}", ""]
-            continue
-        cols = [c for c in COLUMNS if any(c[0] in r for r in block["methods"].values())]
-        lines.append("| method | " + " | ".join(c[1] for c in cols) + " |")
-        lines.append("|---|" + "---:|" * len(cols))
-        for method, row in block["methods"].items():
-            cells = [_fmt(row, key, fmt) for key, _, fmt in cols]
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines) + "\n"
 
 
 def write_report(path: Path | None, n: int, matcher_dir: str | None) -> None:
@@ -320,8 +260,19 @@ def write_report(path: Path | None, n: int, matcher_dir: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=200, help="test pairs per matcher")
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=CHOICES)
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        help=f"methods from {', '.join(METHODS)}; METHOD@N sets n_samples (lime@500)",
+    )
+    parser.add_argument(
+        "--blank-augment",
+        type=float,
+        help="the recipe variant trained with fit(blank_augment=...) (bench/evidence.py's "
+        "'after' matchers); default the frozen recipe",
+    )
     parser.add_argument("--allow-training", action="store_true", help="train missing matchers")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--report", type=Path, help="also write an HTML report of synthetic pairs")
@@ -350,6 +301,10 @@ def main(argv: list[str] | None = None) -> None:
         results = json.loads((args.out / "explain.json").read_text(encoding="utf-8"))
         (args.out / "explain.md").write_text(markdown(results), encoding="utf-8")
         return
+    for method in args.methods:
+        if method.partition("@")[0] not in METHODS:
+            parser.error(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    fit_overrides = None if args.blank_augment is None else {"blank_augment": args.blank_augment}
     overrides = dict(item.split("=", 1) for item in args.matcher)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -377,12 +332,17 @@ def main(argv: list[str] | None = None) -> None:
         pairs, planted = test_pairs(name, args.pairs)
         block: dict[str, Any] = {"n_pairs": len(pairs), "pairs_note": pairs_note(pairs, planted)}
         override = Path(overrides[name]) if name in overrides else None
-        loaded = load_matcher(name, allow_training=args.allow_training, path=override)
+        loaded = load_matcher(
+            name, allow_training=args.allow_training, path=override, fit_overrides=fit_overrides
+        )
         if loaded is None:
             block["skipped"] = "the trained matcher is not in the cache (bench/common.py)"
         else:
             matcher, block["matcher"] = loaded
             block["methods"] = run_model(name, matcher, pairs, planted, args.methods)
+            block["counterfactual"] = (
+                block["methods"].get(DEFAULT_METHOD, {}).pop("counterfactual", None)
+            )
             if args.report and name == "synthetic":
                 write_report(args.report, 40, overrides.get("synthetic"))
         block["run"] = {

@@ -1,0 +1,139 @@
+"""The Markdown of ``bench/explain.py``: the done-when checks and one table per matcher."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from explain import DEFAULT_METHOD
+
+__all__ = ["COLUMNS", "checks", "markdown"]
+
+
+COLUMNS = [
+    ("field_removal_auc", "removal AUC, after CERTA (lower better)", "{:.3f}"),
+    ("field_removal_degradation", "removal degradation, after CREW (higher better)", "{:.3f}"),
+    ("comprehensiveness", "ERASER comp. (higher better)", "{:.3f}"),
+    ("sufficiency", "ERASER suff. (lower better)", "{:.3f}"),
+    ("planted_cause_accuracy", "planted field acc.", "{:.2f}"),
+    ("planted_cause_accuracy_rejected", "planted field acc. (rejected)", "{:.2f}"),
+    ("planted_token_accuracy", "planted token top-3", "{:.2f}"),
+    ("model_calls_per_pair", "model calls / pair", "{:.1f}"),
+    ("seconds_per_pair", "s / pair (mean)", "{:.3f}"),
+    ("median_seconds_per_pair", "s / pair (median)", "{:.3f}"),
+]
+
+
+def _fmt(row: dict[str, Any], key: str, fmt: str) -> str:
+    value = row.get(key)
+    return "" if value is None else fmt.format(value)
+
+
+def checks(results: dict[str, Any]) -> list[str]:
+    """The issue's done-when criteria, evaluated on the measured numbers."""
+    lines = []
+    models = results["models"]
+    for name in ("amazon_google", "dblp_acm"):
+        methods = models.get(name, {}).get("methods")
+        if not methods or not {"lime", "kernel_shap"} <= set(methods):
+            lines.append(f"- {name}: not measured")
+            continue
+        for field_method in ("occlusion", "shapley"):
+            if field_method not in methods:
+                continue
+            f = methods[field_method]
+            verdicts = []
+            for base in ("lime", "kernel_shap"):
+                b = methods[base]
+                ratio = b["model_calls_per_pair"] / f["model_calls_per_pair"]
+                certa = f["field_removal_auc"] < b["field_removal_auc"]
+                crew = f["field_removal_degradation"] > b["field_removal_degradation"]
+                verdicts.append(
+                    f"vs {base}: CERTA {'better' if certa else 'NOT better'}, "
+                    f"CREW {'better' if crew else 'NOT better'}, {ratio:.1f}x fewer calls"
+                )
+            lines.append(f"- {name}, {field_method}: " + "; ".join(verdicts))
+    syn = models.get("synthetic", {}).get("methods", {}).get(DEFAULT_METHOD)
+    if syn:
+        lines.append(
+            f"- synthetic, default method ({DEFAULT_METHOD}): planted-cause accuracy "
+            f"{syn['planted_cause_accuracy']:.2f} on all hard negatives, "
+            f"{syn.get('planted_cause_accuracy_rejected', float('nan')):.2f} on those the "
+            "matcher rejects (target 0.9)"
+        )
+    for name, block in models.items():
+        row = block.get("methods", {}).get(DEFAULT_METHOD)
+        if row:
+            lines.append(
+                f"- {name}, default method: median {row['median_seconds_per_pair']:.2f} s per "
+                f"pair, 90th percentile {row['p90_seconds_per_pair']:.2f} s (target < 1 s)"
+            )
+    return lines
+
+
+def markdown(results: dict[str, Any]) -> str:
+    settings = results.get("meta", {}).get("method_settings", {})
+    lines = [
+        "# Explanation methods: faithfulness, cost and speed",
+        "",
+        "Produced by `bench/explain.py` (see its docstring for the test pairs and the",
+        "definitions in `explain/faithfulness.py`). Scores attribute P(match); removal",
+        "of value tokens is the perturbation everywhere.",
+        "",
+        "The two removal metrics are field-level variants named after the papers they "
+        "follow, not those papers' released scorers, so their figures are not comparable "
+        "with the numbers CERTA or CREW publish (none is quoted here): the removal AUC "
+        "follows CERTA's attribute faithfulness but counts a pair's non-empty (side, "
+        "attribute) fields where CERTA's code counts all attribute columns; the removal "
+        "degradation follows CREW's degradation score but removes whole fields at the "
+        "fractions 0.1/0.3/0.5/0.7/0.9 where CREW's code removes words at 0.1-1.0. Below, "
+        "'CERTA' and 'CREW' are short for these variants.",
+        "",
+        f"- default method: `{DEFAULT_METHOD}`",
+        "- method settings: "
+        + "; ".join(f"{m} {json.dumps(s)}" if s else m for m, s in settings.items()),
+        "",
+        "## Done-when checks (computed from the tables below)",
+        "",
+        *checks(results),
+        "",
+    ]
+    for name, block in results["models"].items():
+        lines += [f"## {name}", ""]
+        run = block.get("run", {})
+        lines += [
+            f"- test pairs: {block['n_pairs']} ({block['pairs_note']})",
+            f"- matcher: {block.get('matcher', '')}",
+            f"- command: `{run.get('command', '')}`",
+            f"- machine: {run.get('machine', '')}",
+            f"- date: {run.get('date', '')}, {run.get('seconds', 0) / 60:.1f} min for this matcher",
+            "",
+        ]
+        if block.get("skipped"):
+            lines += [f"Skipped: {block['skipped']}", ""]
+            continue
+        cols = [c for c in COLUMNS if any(c[0] in r for r in block["methods"].values())]
+        lines.append("| method | " + " | ".join(c[1] for c in cols) + " |")
+        lines.append("|---|" + "---:|" * len(cols))
+        for method, row in block["methods"].items():
+            cells = [_fmt(row, key, fmt) for key, _, fmt in cols]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+        cf = block.get("counterfactual")
+        if cf:
+            lines += [
+                f"Counterfactuals ({DEFAULT_METHOD}'s search, up to 3 field edits, each "
+                "checked by a model call): "
+                f"found for {cf['coverage']:.2f} of {cf['pairs']} pairs (target >= 0.9), "
+                f"{_fmt(cf, 'mean_edits', '{:.2f}') or '-'} fields edited on average, "
+                f"{cf['calls_per_pair']:.1f} search calls per pair (target <= 30)"
+                + (
+                    f"; the planted attribute is edited in {_fmt(cf, 'planted_hit', '{:.2f}')} "
+                    f"of the {cf['planted_pairs']} hard negatives with one found (target >= 0.9)"
+                    if "planted_hit" in cf
+                    else ""
+                )
+                + ".",
+                "",
+            ]
+    return "\n".join(lines) + "\n"
