@@ -12,6 +12,9 @@ On the DeepMatcher splits of ``abt_buy``, ``amazon_google`` and ``dblp_acm``
   (a fifth of the n pairs held out for early stopping and the threshold). Beside
   it, dedupe 3 (``bench`` extra) trained on the same n labels through its
   training-file route, scored on the same test pairs at its 0.5 threshold.
+- **active** (``f1``): the labels ``bem label``'s engine asks for instead of a
+  random draw, answered by an oracle from the train split (:func:`active_labels`),
+  then the same fine-tuning.
 
 Nothing scored was trained on: the test split is never sampled. Models are
 cached in ``~/.cache/bem/models`` by data and code hash (``bench/common.py``).
@@ -109,24 +112,79 @@ def sample_labels(ds, n: int, *, seed: int = SEED):
     return ds.train[idx]
 
 
-def bem_point(dataset: str, ds, labels, start_dir: str) -> tuple[float, float]:
-    from bem.training import split_train_valid
+def bem_point(
+    dataset: str, ds, labels, start_dir: str, *, how: str = "random"
+) -> tuple[float, float]:
+    """Test F1 of the label-free model fine-tuned on ``labels`` as ``bem train --labels`` does
+    (:func:`bem.training.fine_tune_on_labels`), and its training seconds."""
+    from bem.training import fine_tune_on_labels
     from matcher import Matcher
 
-    train, valid = split_train_valid(labels, seed=SEED)
-    settings = few_label_fit(len(train))
     payload = {
-        "labels": data_hash(train, valid),
+        "labels": data_hash(labels),
         "code": code_hash(),
         "start": start_dir,
-        "fit": settings,
+        "fit": few_label_fit(len(labels)),
     }
 
     def build():
-        return Matcher.from_pretrained(start_dir).fit(train, valid, **settings)
+        matcher = Matcher.from_pretrained(start_dir)
+        fine_tune_on_labels(matcher, labels, seed=SEED, progress=False)
+        return matcher
 
-    matcher, info = _cached(f"fewlabel-{dataset}-n{len(labels)}", payload, build)
+    name = f"fewlabel-{dataset}-n{len(labels)}" + ("" if how == "random" else f"-{how}")
+    matcher, info = _cached(name, payload, build)
     return float(matcher.evaluate(ds.test).f1), info["train_seconds"]
+
+
+ACTIVE_RETRAIN_EVERY = 100
+"""The active learner retrains after every this-many answers (``bem label`` retrains every
+20 by default; rescoring a pool of thousands of train pairs each time is what costs)."""
+
+
+def active_labels(ds, start, budgets) -> dict[int, Any]:
+    """The pairs ``bem label``'s engine asks, answered by an oracle with their train labels.
+
+    The pool is the DeepMatcher train split (at most 4,000 of its pairs, the engine's
+    ``pool_size``); audit questions (one in five) are kept, as a user's session has
+    them. Returns the labelled pairs (a RecordPairs) at each budget.
+    """
+    import tempfile
+
+    from bem.label import LabelSession
+
+    pairs = ds.train.pairs.reset_index(drop=True)
+    keys = list(zip(pairs["ltable_id"].astype(str), pairs["rtable_id"].astype(str)))
+    row = {k: i for i, k in enumerate(keys)}
+    labels = ds.train.labels
+    asked: list[int] = []
+    picked: dict[int, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        session = LabelSession(
+            ds.left,
+            ds.right,
+            start,
+            labels=Path(tmp) / "labels.csv",
+            candidates=pairs[["ltable_id", "rtable_id"]],
+            retrain_every=ACTIVE_RETRAIN_EVERY,
+            background=False,
+            explain=False,
+            prefetch=False,
+            seed=SEED,
+        ).start()
+        try:
+            while len(asked) < max(budgets):
+                question = session.next_question()
+                if question is None:
+                    break
+                i = row[(str(question.left_id), str(question.right_id))]
+                session.answer(int(labels[i]), pair=keys[i])
+                asked.append(i)
+                if len(asked) in budgets:
+                    picked[len(asked)] = ds.train[np.array(sorted(asked))]
+        finally:
+            session.close()
+    return picked
 
 
 def _dedupe_record(row: pd.Series) -> dict[str, str | None]:
@@ -167,7 +225,7 @@ def dedupe_point(ds, labels) -> float:
 
 
 def run(
-    datasets, budgets, *, with_dedupe: bool, command: str
+    datasets, budgets, *, with_dedupe: bool, with_active: bool, command: str
 ) -> dict[str, dict[str, dict[str, Any]]]:
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for dataset in datasets:
@@ -175,6 +233,16 @@ def run(
         out[dataset] = {}
         start, info = label_free(dataset, ds)
         start_dir = info["path"]
+        active = {}
+        if with_active and any(budgets):
+            t0 = time.perf_counter()
+            active = active_labels(ds, start, [n for n in budgets if n])
+            logger.info(
+                "%s: active session to %d labels in %.0f s",
+                dataset,
+                max(budgets),
+                time.perf_counter() - t0,
+            )
         for n in budgets:
             t0 = time.perf_counter()
             if n == 0:
@@ -193,6 +261,11 @@ def run(
                 }
                 if with_dedupe:
                     point["dedupe_f1"] = dedupe_point(ds, labels)
+                if n in active:
+                    f1, seconds = bem_point(dataset, ds, active[n], start_dir, how="active")
+                    point["f1"] = f1
+                    point["active_positives"] = int(active[n].labels.sum())
+                    point["active_train_seconds"] = seconds
             point["seconds"] = round(time.perf_counter() - t0, 1)
             point["command"] = command
             point["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -224,15 +297,22 @@ def markdown(results: dict[str, Any]) -> str:
         "`few_label_fit`; dedupe 3 trains on the same labels and scores the same test "
         "pairs. Train minutes include the label-free model's.",
         "",
-        "| set | labels | positives | BEM F1 | dedupe F1 | train min |",
-        "|---|---|---|---|---|---|",
+        "`active F1`: the same fine-tuning on the pairs `bem label`'s engine asked "
+        f"(uncertainty with diversity, both classes in turn, one audit pair in five, a "
+        f"retrain every {ACTIVE_RETRAIN_EVERY} answers), answered by an oracle with the "
+        "train split's labels; its pool is the train split (4,000 of its pairs at most).",
+        "",
+        "| set | labels | positives | BEM F1 (random) | active F1 (positives) | dedupe F1 "
+        "| train min |",
+        "|---|---|---|---|---|---|---|",
     ]
     for dataset, points in results.items():
         for n, p in sorted(points.items(), key=lambda kv: int(kv[0])):
             dedupe = f"{100 * p['dedupe_f1']:.1f}" if "dedupe_f1" in p else "-"
+            active = f"{100 * p['f1']:.1f} ({p['active_positives']})" if "f1" in p else "-"
             lines.append(
                 f"| {dataset} | {n} | {p['positives']} | {100 * p['random_f1']:.1f} | "
-                f"{dedupe} | {p['train_seconds'] / 60:.1f} |"
+                f"{active} | {dedupe} | {p['train_seconds'] / 60:.1f} |"
             )
     lines += ["", "Targets and anchors (abt_buy / amazon_google / dblp_acm):", ""]
     for n, (goal, anchor) in ((n, (TARGETS[n], ANCHORS[n])) for n in TARGETS):
@@ -258,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=list(SETS), choices=SETS)
     parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
     parser.add_argument("--no-dedupe", action="store_true", help="skip the dedupe baseline")
+    parser.add_argument(
+        "--no-active", action="store_true", help="skip bem label's active learner (`f1`)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     code_hash()
@@ -266,7 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/label_efficiency.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    new = run(args.datasets, args.budgets, with_dedupe=not args.no_dedupe, command=command.strip())
+    new = run(
+        args.datasets,
+        args.budgets,
+        with_dedupe=not args.no_dedupe,
+        with_active=not args.no_active,
+        command=command.strip(),
+    )
     for dataset, points in new.items():
         saved.setdefault(dataset, {}).update(points)
     RESULTS.mkdir(parents=True, exist_ok=True)
