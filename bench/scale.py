@@ -1,0 +1,204 @@
+"""Scale: what the cascade saves, and how the pipeline grows with records (issue 17).
+
+**Cascade** (``--section cascade``): for each benchmark matcher (the recipe of
+``bench/common.py`` trained with missing-evidence copies, ``blank_augment=0.1``,
+the matchers of ``bench/evidence.py --tag after``; ``Matcher.fit`` fits their
+cascade, its band tuned on the validation pairs within F1 tolerance 0.005), the
+pairs are scored twice in one process: every pair by the cross-encoder, then
+the cascade first and the cross-encoder on the rest
+(:func:`matcher.predict_with_cascade`). Encodings are not cached between the
+two runs. Reported: the share of pairs sent to the transformer, F1 of both,
+pairs per second of both (end to end: features, the cheap model and the
+transformer), and the speed-up as a ratio measured in the same run.
+
+Pairs: the DeepMatcher test splits of abt_buy, amazon_google and dblp_acm (the
+band was tuned on the validation split: nothing scored here was trained or
+tuned on); for the synthetic matcher, every pair of a ``make_linkage`` draw
+with another seed than its training data (unseen products, as in
+``bench/explain.py``).
+
+    flock /tmp/bem-cpu.lock .venv/bin/python bench/scale.py --section cascade
+
+Writes ``bench/results/scale.{json,md}`` (other sections already there are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
+from data import RecordPairs  # noqa: E402
+
+logger = logging.getLogger("bench.scale")
+
+RESULTS = ROOT / "bench" / "results"
+SETS = ("abt_buy", "amazon_google", "dblp_acm", "synthetic")
+FIT_OVERRIDES = {"blank_augment": 0.1}
+
+
+def _f1(decision: np.ndarray, labels: np.ndarray) -> float:
+    pred, truth = np.asarray(decision) == 1, np.asarray(labels) == 1
+    tp = int((pred & truth).sum())
+    return 0.0 if tp == 0 else 2 * tp / (int(pred.sum()) + int(truth.sum()))
+
+
+def scored_pairs(name: str) -> RecordPairs:
+    """The pairs scored for ``name``: its test split, or unseen synthetic products."""
+    if name == "synthetic":
+        from data import make_linkage
+
+        gen = dict(common.SYNTHETIC["make_linkage"])
+        gen["seed"] += 1000  # products unseen in training
+        syn = make_linkage(**gen)
+        return RecordPairs(syn.left, syn.right, syn.pairs.reset_index(drop=True))
+    return common.load_magellan(name).test
+
+
+def load(name: str, *, allow_training: bool) -> Any | None:
+    path = (
+        common.synthetic_cache_path(fit_overrides=FIT_OVERRIDES)
+        if name == "synthetic"
+        else common.magellan_cache_path(name, fit_overrides=FIT_OVERRIDES)
+    )
+    if not (path / common.INFO).is_file() and not allow_training:
+        logger.warning("no cached %s matcher at %s; skipping (--allow-training)", name, path)
+        return None
+    if name == "synthetic":
+        return common.synthetic_matcher(fit_overrides=FIT_OVERRIDES)
+    return common.magellan_matcher(name, fit_overrides=FIT_OVERRIDES)
+
+
+def cascade_point(matcher: Any, pairs: RecordPairs) -> dict[str, Any]:
+    """Both ways of scoring ``pairs``, timed in this process."""
+    from matcher import predict_with_cascade
+
+    matcher.predict_proba(pairs[np.arange(min(32, len(pairs)))])  # warm-up: kernels, lazy imports
+    matcher._invalidate()  # forget cached encodings: both runs encode their pairs
+    t0 = time.perf_counter()
+    proba = matcher.predict_proba(pairs, progress=False)
+    plain_s = time.perf_counter() - t0
+    matcher._invalidate()
+    t0 = time.perf_counter()
+    staged = predict_with_cascade(matcher, matcher.cascade_, pairs)
+    cascade_s = time.perf_counter() - t0
+    labels, n = pairs.labels, len(pairs)
+    alone = (proba >= matcher.threshold_).astype(int)
+    to_transformer = staged.stage == "cross_encoder"
+    sent = int(to_transformer.sum())
+    f1, f1_alone = _f1(staged.decision, labels), _f1(alone, labels)
+    cascade = matcher.cascade_
+    return {
+        "pairs": n,
+        "cascade_enabled": bool(cascade is not None and cascade.enabled),
+        "band": None if cascade is None else [float(cascade.low_), float(cascade.high_)],
+        "transformer_share": sent / max(n, 1),
+        "transformer_calls_ratio": n / max(sent, 1),
+        "f1": f1,
+        "f1_no_cascade": f1_alone,
+        "f1_change_points": 100 * (f1 - f1_alone),
+        "pairs_per_second": n / cascade_s,
+        "pairs_per_second_no_cascade": n / plain_s,
+        "speedup": plain_s / cascade_s,
+        # the cascade never changes what the cross-encoder decides on the pairs it leaves
+        "decisions_changed_on_transformer_pairs": int(
+            (staged.decision[to_transformer] != alone[to_transformer]).sum()
+        ),
+    }
+
+
+def run_cascade(sets: list[str], *, allow_training: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in sets:
+        matcher = load(name, allow_training=allow_training)
+        if matcher is None:
+            continue
+        point = cascade_point(matcher, scored_pairs(name))
+        out[name] = point
+        logger.info("%s: %s", name, point)
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results.get("meta", {})
+    lines = [
+        "# Scale: the cascade, and the pipeline as records grow",
+        "",
+        f"Produced by `bench/scale.py` (see its docstring). Machine: {meta.get('machine', '-')}.",
+        "",
+    ]
+    cascade = results.get("cascade")
+    if cascade:
+        block = results.get("cascade_run", {})
+        lines += [
+            "## The cascade (first stage on similarity features, cross-encoder on the rest)",
+            "",
+            f"Command: `{block.get('command', '')}`; {block.get('date', '')}.",
+            "Target: >= 5x fewer transformer calls at an F1 loss of at most 0.5 points.",
+            "",
+            "| set | pairs | band | to transformer | fewer calls | F1 cascade | F1 alone "
+            "| change (points) | pairs/s cascade | pairs/s alone | speed-up | target |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, p in cascade.items():
+            met = p["transformer_calls_ratio"] >= 5 and p["f1_change_points"] >= -0.5
+            band = "-" if not p["band"] else f"[{p['band'][0]:.3f}, {p['band'][1]:.3f}]"
+            lines.append(
+                f"| {name} | {p['pairs']} | {band} | {p['transformer_share']:.3f} | "
+                f"{p['transformer_calls_ratio']:.1f}x | {100 * p['f1']:.1f} | "
+                f"{100 * p['f1_no_cascade']:.1f} | {p['f1_change_points']:+.2f} | "
+                f"{p['pairs_per_second']:.0f} | {p['pairs_per_second_no_cascade']:.0f} | "
+                f"{p['speedup']:.1f}x | {'met' if met else 'NOT met'} |"
+            )
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", choices=["cascade"], default="cascade")
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
+    parser.add_argument("--allow-training", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    path = RESULTS / "scale.json"
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    command = "python bench/scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    import torch
+
+    results["meta"] = {
+        "machine": f"{os.cpu_count()} cores ({platform.machine()}), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    }
+    if args.section == "cascade":
+        results.setdefault("cascade", {}).update(
+            run_cascade(args.sets, allow_training=args.allow_training)
+        )
+        results["cascade_run"] = {
+            "command": command.strip(),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "fit_overrides": FIT_OVERRIDES,
+        }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / "scale.md").write_text(markdown(results), encoding="utf-8")
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

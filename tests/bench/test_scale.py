@@ -1,0 +1,75 @@
+"""bench/scale.py's cascade figures with a cross-encoder and a cascade whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.scale import cascade_point
+from data import RecordPairs
+from matcher.cascade import CascadeRouting
+
+
+class Scorer:
+    """P(match) 0.9 for pairs whose two titles are equal, else 0.1; counts its pairs."""
+
+    threshold_ = 0.5
+    attributes_ = ["title"]
+
+    def __init__(self, cascade) -> None:
+        self.cascade_ = cascade
+        self.scored = 0
+
+    def predict_proba(self, pairs, batch_size=None, progress=False):
+        self.scored += len(pairs)
+        left = pairs.left.loc[pairs.pairs["ltable_id"], "title"].to_numpy()
+        right = pairs.right.loc[pairs.pairs["rtable_id"], "title"].to_numpy()
+        return np.where(left == right, 0.9, 0.1)
+
+    def _invalidate(self) -> None:
+        pass
+
+
+class EveryOther:
+    """Decides pairs 0, 2, 4... as no match (wrongly for the true matches among them)."""
+
+    enabled = True
+    threshold_ = 0.5
+    low_, high_ = 0.2, 0.8
+
+    def route(self, pairs):
+        n = len(pairs)
+        decided = np.arange(n) % 2 == 0
+        return CascadeRouting(
+            decided=decided,
+            decision=np.where(decided, 0, -1).astype(np.int8),
+            proba=np.full(n, 0.1),
+        )
+
+
+def _pairs(n: int = 40) -> RecordPairs:
+    titles = [f"t{i // 2}" for i in range(n)]  # records 2k and 2k+1 share a title
+    left = pd.DataFrame({"title": titles}, index=pd.Index([f"l{i}" for i in range(n)]))
+    right = pd.DataFrame({"title": titles}, index=pd.Index([f"r{i}" for i in range(n)]))
+    frame = pd.DataFrame(
+        {
+            "ltable_id": [f"l{i}" for i in range(n)],
+            "rtable_id": [f"r{i}" for i in range(n)],
+            "label": 1,
+        }
+    )
+    return RecordPairs(left, right, frame)
+
+
+def test_cascade_point_counts_what_each_stage_decided():
+    pairs = _pairs()
+    matcher = Scorer(EveryOther())
+    point = cascade_point(matcher, pairs)
+    assert point["transformer_share"] == pytest.approx(0.5)
+    assert point["transformer_calls_ratio"] == pytest.approx(2.0)
+    assert point["f1_no_cascade"] == pytest.approx(1.0)  # every pair a match, all found
+    assert point["f1"] == pytest.approx(2 * 20 / (20 + 40))  # the cascade rejected half
+    assert point["f1_change_points"] == pytest.approx(100 * (point["f1"] - 1.0))
+    assert point["decisions_changed_on_transformer_pairs"] == 0
+    assert point["band"] == [0.2, 0.8]
