@@ -15,7 +15,7 @@ from matcher.model import Matcher
 from matcher.schema import check_schema, parse_renames, rename_columns
 from matcher.serializer import PairSerializer, SerializedPair, Span
 from matcher.similarity import SimilarityFeatures
-from matcher.staged import CascadePrediction, predict_with_cascade
+from matcher.staged import CascadePrediction, check_cascade_threshold, predict_with_cascade
 
 __all__ = [
     "Band",
@@ -35,6 +35,7 @@ __all__ = [
     "TokenLabel",
     "__version__",
     "best_threshold",
+    "check_cascade_threshold",
     "check_schema",
     "default_model_path",
     "fit_cascade",

@@ -4,7 +4,8 @@
 :class:`~matcher.cascade.Cascade` and scores only the pairs it leaves undecided
 with the matcher (``predict_proba`` on that subset), so on those pairs the
 decisions are exactly the cross-encoder's; :class:`CascadePrediction` says
-which stage decided each pair.
+which stage decided each pair. ``chunk_size`` scores the rest a chunk at a
+time, so that only one chunk of encoded pairs is alive (bounded memory).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 from data import RecordPairs
 from matcher.cascade import Cascade, CascadeRouting, Scorer
 
-__all__ = ["STAGES", "CascadePrediction", "predict_with_cascade"]
+__all__ = ["STAGES", "CascadePrediction", "check_cascade_threshold", "predict_with_cascade"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,20 @@ class CascadePrediction:
         )
 
 
+def check_cascade_threshold(cascade: Cascade, threshold: float) -> bool:
+    """Whether ``cascade``'s band was tuned at ``threshold``; logs a warning when not."""
+    if abs(threshold - cascade.threshold_) <= 1e-9:
+        return True
+    logger.warning(
+        "the cascade's band was tuned at threshold %.4f, not %.4f: its decisions may "
+        "differ from what the cross-encoder decides at %.4f",
+        cascade.threshold_,
+        threshold,
+        threshold,
+    )
+    return False
+
+
 def predict_with_cascade(
     matcher: Scorer,
     cascade: Cascade | None,
@@ -69,7 +84,9 @@ def predict_with_cascade(
     *,
     threshold: float | None = None,
     batch_size: int | None = None,
+    chunk_size: int | None = None,
     progress: bool = False,
+    warn: bool = True,
 ) -> CascadePrediction:
     """Decide ``pairs`` with the cascade first and score only the rest with the
     cross-encoder (``matcher.predict_proba`` on that subset).
@@ -77,22 +94,23 @@ def predict_with_cascade(
     With ``cascade`` ``None`` or not :attr:`~Cascade.enabled`, every pair goes
     to the cross-encoder. On the pairs the cascade does not decide, decisions
     are exactly ``matcher``'s at ``threshold`` (default: its tuned ``threshold_``).
+    ``chunk_size`` scores the rest that many pairs at a time (``None``: all at
+    once). ``warn=False`` skips :func:`check_cascade_threshold` (a caller that
+    predicts batch by batch checks once itself).
     """
+    from tqdm.auto import tqdm
+
     if not isinstance(pairs, RecordPairs):
         raise TypeError(f"predict_with_cascade takes RecordPairs, got {type(pairs).__name__}")
     t = float(matcher.threshold_ if threshold is None else threshold)
     if not 0.0 <= t <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {t}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
     n = len(pairs)
     if cascade is not None and cascade.enabled:
-        if abs(t - cascade.threshold_) > 1e-9:
-            logger.warning(
-                "the cascade's band was tuned at threshold %.4f, not %.4f: its decisions may "
-                "differ from what the cross-encoder decides at %.4f",
-                cascade.threshold_,
-                t,
-                t,
-            )
+        if warn:
+            check_cascade_threshold(cascade, t)
         routing = cascade.route(pairs)
     else:
         routing = CascadeRouting(
@@ -103,12 +121,18 @@ def predict_with_cascade(
     rest = np.flatnonzero(~routing.decided)
     proba = routing.proba.copy()
     decision = routing.decision.copy()
-    if len(rest):
-        scores = matcher.predict_proba(pairs[rest], batch_size=batch_size, progress=progress)
-        proba[rest] = scores
-        decision[rest] = scores >= t
+    step = max(1, len(rest)) if chunk_size is None else chunk_size
+    inner = progress and chunk_size is None  # one call: the matcher's own progress bar
+    with tqdm(total=len(rest), unit="pair", desc="score", disable=not progress or inner) as bar:
+        for start in range(0, len(rest), step):
+            part = rest[start : start + step]
+            scores = matcher.predict_proba(pairs[part], batch_size=batch_size, progress=inner)
+            proba[part] = scores
+            decision[part] = scores >= t
+            bar.update(len(part))
     stage = np.where(routing.decided, STAGES[0], STAGES[1]).astype(object)
-    logger.info("cascade decided %d of %d pairs", routing.n_decided, n)
+    if n:
+        logger.info("cascade decided %d of %d pairs", routing.n_decided, n)
     return CascadePrediction(
         proba=proba, decision=decision, stage=stage, cheap_proba=routing.proba, threshold=t
     )
