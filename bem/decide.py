@@ -15,7 +15,9 @@ linkage (the default) counts the no-evidence pair against such a merge.
 (``same_entity``), so the report shows the pipeline's decision and why: the
 threshold, the clustering or one-to-one assignment, and where the final
 decision differs from the pair's own score (merged through other links, kept
-apart by the clustering or by a better one-to-one partner).
+apart by the clustering or by a better one-to-one partner). A pair the
+cascade decided (``stage`` ``"cascade"``, :mod:`bem.scoring`) is judged by the
+cascade's decision instead of its score, and its rule says so.
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ import pandas as pd
 
 from data import RecordPairs
 
-__all__ = ["NO_EVIDENCE_RULE", "decision_rules", "evidence_mask"]
+__all__ = ["CASCADE_RULE", "NO_EVIDENCE_RULE", "decision_rules", "evidence_mask"]
 
 logger = logging.getLogger(__name__)
 
 NO_EVIDENCE_RULE = "no evidence, no merge: no attribute is non-empty in both records"
 """The decision rule of a pair decided "no match" for want of shared evidence."""
+CASCADE_RULE = (
+    "the pair's own decision ({}) made by the cascade (first stage), not the cross-encoder"
+)
+"""Added to the rule of a pair the cascade decided (``{}`` is ``match`` or ``no match``)."""
 
 
 def evidence_mask(
@@ -65,10 +71,16 @@ def decision_rules(
 ) -> pd.Series:
     """The rule behind each pair's final decision (``same_entity``), in words.
 
-    ``pairs`` needs ``probability``, ``same_entity`` and ``evidence`` columns.
+    ``pairs`` needs ``probability``, ``same_entity`` and ``evidence`` columns;
+    with ``stage`` and ``decision``, a pair the cascade decided counts as
+    above the threshold when the cascade decided "match".
     """
     base = _base_rule(threshold=threshold, clustering=clustering, one_to_one=one_to_one)
     above = pairs["probability"].to_numpy() >= threshold
+    by_cascade = np.zeros(len(pairs), dtype=bool)
+    if "stage" in pairs.columns and "decision" in pairs.columns:
+        by_cascade = pairs["stage"].to_numpy() == "cascade"
+        above = np.where(by_cascade, pairs["decision"].to_numpy() == 1, above)
     same = pairs["same_entity"].to_numpy() == 1
     evidence = pairs["evidence"].to_numpy().astype(bool)
     if one_to_one:
@@ -83,6 +95,9 @@ def decision_rules(
     rules = np.full(len(pairs), base, dtype=object)
     rules[same & ~above] = f"{base}; {through}, though this pair scored below it"
     rules[~same & above & evidence] = f"{base}; {apart}"
+    for decided, word in ((True, "match"), (False, "no match")):
+        mine = by_cascade & evidence & (above == decided)
+        rules[mine] = [f"{r}; {CASCADE_RULE.format(word)}" for r in rules[mine]]
     no_evidence = ~evidence
     rules[no_evidence & ~same] = NO_EVIDENCE_RULE
     rules[no_evidence & same] = f"{NO_EVIDENCE_RULE}; {base}: merged through other links"

@@ -3,9 +3,13 @@
 The Python entry points are :func:`dedup` and :func:`link`, which take tables
 and a fitted matcher and return a :class:`PipelineResult`; :func:`run_pipeline`
 does the same from a :class:`PipelineConfig` (what the CLI and ``run.json``
-hold) and writes the outputs. The stages live in their own modules:
-:mod:`bem.inputs` (checks at the boundary), :mod:`bem.entities` (clustering
-into entities), :mod:`bem.linkage` (one-to-one linkage and its threshold) and
+hold) and writes the outputs. Blocking, scoring and clustering run on an
+engine (:mod:`bem.engines`: ``engine="local"``, ``"spark"`` or an
+:class:`~bem.engines.Engine`); scoring sends each pair to the model's cascade
+first when it has one (:mod:`bem.scoring`). The stages live in their own
+modules: :mod:`bem.inputs` (checks at the boundary), :mod:`bem.scoring` (the
+cascade and the cross-encoder), :mod:`bem.entities` (clustering into
+entities), :mod:`bem.linkage` (one-to-one linkage and its threshold) and
 :mod:`bem.review` (the pairs to review and their explanations); their public
 names are importable from here too.
 """
@@ -23,6 +27,7 @@ import pandas as pd
 
 from bem.cluster import ClusterMethod
 from bem.decide import evidence_mask
+from bem.engines import Engine, EngineName, make_engine
 from bem.entities import resolve_entities
 from bem.inputs import (
     apply_schema,
@@ -34,7 +39,7 @@ from bem.inputs import (
 from bem.labels import prepare_labels
 from bem.linkage import one_to_one, tune_one_to_one_threshold
 from bem.review import explain_review, review_entities, select_for_review
-from data import RecordPairs
+from bem.scoring import pair_decisions, score_pairs
 
 if TYPE_CHECKING:
     from matcher import Matcher
@@ -63,21 +68,24 @@ class PipelineResult:
             ``cluster_size``, ``min_probability``, ``max_probability`` (the
             weakest and strongest scored pair inside its cluster; empty for
             singletons).
-        pairs: every scored candidate pair: ids, ``probability``, ``decision``
-            (probability >= threshold and the pair shares evidence),
-            ``same_entity`` (the final clusters put the two records together),
-            ``evidence`` (some attribute is non-empty in both records; a pair
-            without is never decided a match: :mod:`bem.decide`), ``blocker``
-            and ``block_score``.
+        pairs: every scored candidate pair: ids, ``probability`` (of the stage
+            that decided it), ``decision`` (that stage's: probability >=
+            threshold for the cross-encoder, the band for the cascade; and the
+            pair shares evidence), ``same_entity`` (the final clusters put the
+            two records together), ``evidence`` (some attribute is non-empty in
+            both records; a pair without is never decided a match:
+            :mod:`bem.decide`), ``stage`` (``cascade`` or ``cross_encoder``),
+            ``blocker`` and ``block_score``.
         explanations: explanations of the pairs chosen for review.
         review: the reviewed pairs with the reason each was chosen and the
             rule that decided them (``decision_rule``).
         entity_views: :class:`explain.EntityView` per entity holding a reviewed
             merge (the report's entity view).
         timings: seconds per stage.
-        counts: records, candidates, matches, entities, explained pairs, and
-            the pairs without shared evidence (all, and those scored above the
-            threshold that the rule overruled).
+        counts: records, candidates, matches, entities, explained pairs, the
+            pairs each stage decided (``decided_by_cascade``,
+            ``decided_by_cross_encoder``), and the pairs without shared
+            evidence (all, and those decided a match that the rule overruled).
         outputs: the names of the files :func:`bem.run.run_pipeline` wrote
             (``run.json`` included); empty for :func:`dedup` and :func:`link`.
     """
@@ -109,40 +117,13 @@ def block(
     return blocker.candidates(left, right)
 
 
-def score_pairs(
-    matcher: Matcher,
-    left: pd.DataFrame,
-    right: pd.DataFrame,
-    candidates: pd.DataFrame,
-    *,
-    chunk_size: int = 4096,
-    batch_size: int | None = None,
-    progress: bool = True,
-) -> np.ndarray:
-    """Match probabilities of the candidate pairs, scored chunk by chunk.
-
-    Only one chunk of encoded pairs is alive at a time, so memory stays bounded
-    however many candidates there are.
-    """
-    from tqdm.auto import tqdm
-
-    probs = np.empty(len(candidates), dtype=float)
-    ids = candidates[["ltable_id", "rtable_id"]].reset_index(drop=True)
-    with tqdm(total=len(ids), unit="pair", desc="score", disable=not progress) as bar:
-        for start in range(0, len(ids), chunk_size):
-            chunk = RecordPairs(left, right, ids.iloc[start : start + chunk_size])
-            probs[start : start + len(chunk)] = matcher.predict_proba(
-                chunk, batch_size=batch_size, progress=False
-            )
-            bar.update(len(chunk))
-    return probs
-
-
 def _run(
     left: pd.DataFrame,
     right: pd.DataFrame | None,
     matcher: Matcher,
     *,
+    engine: EngineName | Engine,
+    cascade: bool,
     sources: tuple[str, str],
     candidates: pd.DataFrame | None,
     key: Sequence[str] | None,
@@ -172,60 +153,53 @@ def _run(
     else:
         thr = float(matcher.threshold_ if threshold is None else threshold)
     timings: dict[str, float] = {}
+    runner = make_engine(engine)  # built here, closed here; one passed in is left open
+    try:
+        t0 = time.perf_counter()
+        if candidates is None:
+            candidates = runner.block(left, right, key=key, top_k=top_k, progress=progress)
+        else:
+            candidates = prepare_candidates(candidates, left, right, sources=sources)
+        timings["block"] = time.perf_counter() - t0
+        logger.info("%d candidate pairs to score", len(candidates))
 
-    t0 = time.perf_counter()
-    if candidates is None:
-        candidates = block(left, right, key=key, top_k=top_k, progress=progress)
-    else:
-        candidates = prepare_candidates(candidates, left, right, sources=sources)
-    timings["block"] = time.perf_counter() - t0
-    logger.info("%d candidate pairs to score", len(candidates))
-
-    right_table = left if right is None else right
-    t0 = time.perf_counter()
-    prob = score_pairs(
-        matcher,
-        left,
-        right_table,
-        candidates,
-        chunk_size=chunk_size,
-        batch_size=batch_size,
-        progress=progress,
-    )
-    timings["score"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    lids = candidates["ltable_id"].astype(str).to_numpy()
-    rids = candidates["rtable_id"].astype(str).to_numpy()
-    evidence = evidence_mask(left, right_table, candidates, getattr(matcher, "attributes_", None))
-    overruled = (prob >= thr) & ~evidence  # above the threshold, but no evidence
-    if (~evidence).any():
-        logger.info(
-            "%d candidate pair(s) share no non-empty attribute: decided no match "
-            "(%d of them scored above the threshold)",
-            int((~evidence).sum()),
-            int(overruled.sum()),
+        right_table = left if right is None else right
+        t0 = time.perf_counter()
+        options = dict(chunk_size=chunk_size, batch_size=batch_size, progress=progress)
+        scored = runner.predict(
+            matcher, left, right_table, candidates, cascade=cascade, threshold=thr, **options
         )
-    entities, same = resolve_entities(
-        left,
-        right,
-        lids,
-        rids,
-        np.where(evidence, prob, 0.0),  # no evidence, no merge
-        threshold=thr,
-        method=clustering,
-        one_to_one_links=one_to_one_links,
-        sources=sources,
-    )
-    decision = ((prob >= thr) & evidence).astype(int)
+        timings["score"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        lids = candidates["ltable_id"].astype(str).to_numpy()
+        rids = candidates["rtable_id"].astype(str).to_numpy()
+        attributes = getattr(matcher, "attributes_", None)
+        evidence = evidence_mask(left, right_table, candidates, attributes)
+        decided = pair_decisions(scored, evidence)
+        entities, same = runner.cluster(
+            left,
+            right,
+            lids,
+            rids,
+            decided.cluster_probability,
+            threshold=thr,
+            method=clustering,
+            one_to_one_links=one_to_one_links,
+            sources=sources,
+        )
+    finally:
+        if runner is not engine:
+            runner.close()
     pairs = pd.DataFrame(
         {
             "ltable_id": lids,
             "rtable_id": rids,
-            "probability": prob,
-            "decision": decision,
+            "probability": scored.proba,
+            "decision": decided.decision,
             "same_entity": same,
             "evidence": evidence.astype(int),
+            "stage": scored.stage,
             "blocker": candidates["blocker"].to_numpy() if "blocker" in candidates else "",
             "block_score": candidates["score"].to_numpy() if "score" in candidates else np.nan,
         }
@@ -258,12 +232,14 @@ def _run(
     counts = {
         "records": len(entities),
         "candidates": len(pairs),
-        "match_decisions": int(decision.sum()),
+        "match_decisions": int(decided.decision.sum()),
         "pairs_in_same_entity": int(pairs["same_entity"].sum()) if len(pairs) else 0,
         "entities": int(entities["entity_id"].nunique()),
         "explained": len(explanations),
+        "decided_by_cascade": int((scored.stage == "cascade").sum()),
+        "decided_by_cross_encoder": int((scored.stage == "cross_encoder").sum()),
         "no_evidence_pairs": int((~evidence).sum()),
-        "no_evidence_above_threshold": int(overruled.sum()),
+        "no_evidence_above_threshold": int(decided.overruled.sum()),
     }
     return PipelineResult(
         entities=entities,
@@ -293,6 +269,8 @@ def dedup(
     chunk_size: int = 4096,
     batch_size: int | None = None,
     source: str = "records",
+    engine: EngineName | Engine = "local",
+    cascade: bool = True,
     seed: int = 0,
     progress: bool = True,
 ) -> PipelineResult:
@@ -320,11 +298,22 @@ def dedup(
             table is then checked against the model's attributes
             (:func:`bem.inputs.apply_schema`: an error when it has none of
             them, a warning naming those it lacks).
+        engine: where blocking, scoring and clustering run: ``"local"``,
+            ``"spark"`` (a ``local[*]`` session; ``pip install 'bem[spark]'``)
+            or an :class:`~bem.engines.Engine` such as ``SparkEngine(spark)``.
+            An engine built from a name is closed after the run, one passed in
+            is not.
+        cascade: let the model's first stage (:attr:`matcher.Matcher.cascade_`,
+            when it has an enabled one) decide the pairs it is sure about, so
+            that only the rest go to the cross-encoder; ``False`` sends every
+            pair to the cross-encoder.
     """
     return _run(
         records,
         None,
         matcher,
+        engine=engine,
+        cascade=cascade,
         sources=(source, source),
         candidates=candidates,
         key=key,
@@ -361,6 +350,8 @@ def link(
     chunk_size: int = 4096,
     batch_size: int | None = None,
     sources: tuple[str, str] = ("left", "right"),
+    engine: EngineName | Engine = "local",
+    cascade: bool = True,
     seed: int = 0,
     progress: bool = True,
 ) -> PipelineResult:
@@ -377,6 +368,8 @@ def link(
         left,
         right,
         matcher,
+        engine=engine,
+        cascade=cascade,
         sources=sources,
         candidates=candidates,
         key=key,

@@ -6,8 +6,11 @@ DuckDB and Spark backends from the linkage logic:
 
 - :meth:`Engine.block`: candidate pairs from a fuzzy key, symmetric top-k,
   the columns of :mod:`blocking.base` (``ltable_id, rtable_id, score, blocker``);
-- :meth:`Engine.score`: the matcher's probability for every candidate pair,
-  in the candidates' order;
+- :meth:`Engine.predict`: every candidate pair's decision, in the candidates'
+  order: the matcher's cascade first (:attr:`matcher.Matcher.cascade_`, when it
+  has an enabled one), the cross-encoder for the rest
+  (:func:`matcher.predict_with_cascade`); :meth:`Engine.score` is the
+  cross-encoder's probabilities alone;
 - :meth:`Engine.cluster`: scored pairs to the entity table of
   :func:`bem.entities.resolve_entities` and, per pair, whether its two records
   ended in the same entity.
@@ -15,8 +18,8 @@ DuckDB and Spark backends from the linkage logic:
 Inputs and outputs are pandas at this interface, because the pipeline holds
 its tables in pandas: the Spark engine ships them to Spark and brings the
 results back. Every engine gives the same output for the same input; the tests
-check that the Spark engine's candidates, scores and entities equal the local
-engine's. :func:`make_engine` builds one by name (what ``--engine`` takes).
+check that the Spark engine's candidates, scores, stages and entities equal
+the local engine's. :func:`make_engine` builds one by name (what ``--engine`` takes).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from bem.cluster import ClusterMethod
-    from matcher import Matcher
+    from matcher import CascadePrediction, Matcher
 
 __all__ = ["ENGINES", "Engine", "EngineName", "check_block_inputs", "make_engine"]
 
@@ -69,9 +72,10 @@ def check_block_inputs(
 class Engine(ABC):
     """Runs the pipeline's blocking, scoring and clustering stages.
 
-    Subclasses implement the three verbs with the signatures below; the
-    pipeline calls nothing else. An engine that holds resources (a Spark
-    session) releases them in :meth:`close`; engines are context managers.
+    Subclasses implement :meth:`block`, :meth:`predict` and :meth:`cluster`
+    with the signatures below; the pipeline calls nothing else. An engine that
+    holds resources (a Spark session) releases them in :meth:`close`; engines
+    are context managers.
     """
 
     name: str = "engine"
@@ -95,6 +99,29 @@ class Engine(ABC):
         """
 
     @abstractmethod
+    def predict(
+        self,
+        matcher: Matcher,
+        left: pd.DataFrame,
+        right: pd.DataFrame,
+        candidates: pd.DataFrame,
+        *,
+        cascade: bool = True,
+        threshold: float | None = None,
+        chunk_size: int = 4096,
+        batch_size: int | None = None,
+        progress: bool = True,
+    ) -> CascadePrediction:
+        """Every candidate pair's probability, decision and deciding stage, in the
+        candidates' order (``right`` is ``left`` in deduplication).
+
+        With ``cascade`` and an enabled ``matcher.cascade_``, the cascade decides
+        the pairs it is sure about and the cross-encoder the rest at
+        ``threshold`` (default: the matcher's), as
+        :func:`matcher.predict_with_cascade` does; ``cascade=False`` sends every
+        pair to the cross-encoder.
+        """
+
     def score(
         self,
         matcher: Matcher,
@@ -106,8 +133,18 @@ class Engine(ABC):
         batch_size: int | None = None,
         progress: bool = True,
     ) -> np.ndarray:
-        """P(match) of every candidate pair, in the candidates' order
-        (``right`` is ``left`` in deduplication)."""
+        """The cross-encoder's P(match) of every candidate pair, in the candidates' order
+        (:meth:`predict` without the cascade)."""
+        return self.predict(
+            matcher,
+            left,
+            right,
+            candidates,
+            cascade=False,
+            chunk_size=chunk_size,
+            batch_size=batch_size,
+            progress=progress,
+        ).proba
 
     @abstractmethod
     def cluster(

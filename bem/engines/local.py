@@ -2,7 +2,7 @@
 
 :class:`LocalEngine` is a thin adapter over the existing functions:
 :func:`bem.pipeline.block` (the fuzzy blocker of :mod:`blocking.fuzzy`),
-:func:`bem.pipeline.score_pairs` (chunked scoring) and
+:func:`bem.scoring.predict_pairs` (the cascade, then chunked cross-encoder scoring) and
 :func:`bem.entities.resolve_entities` (clustering into entities). They are
 imported inside the methods because :mod:`bem.pipeline` imports the engines.
 """
@@ -19,7 +19,7 @@ from bem.engines.base import Engine, check_block_inputs
 
 if TYPE_CHECKING:
     from bem.cluster import ClusterMethod
-    from matcher import Matcher
+    from matcher import CascadePrediction, Matcher
 
 __all__ = ["LocalEngine"]
 
@@ -43,24 +43,28 @@ class LocalEngine(Engine):
         key = check_block_inputs(left, right, key)
         return block(left, right, key=key, top_k=top_k, progress=progress)
 
-    def score(
+    def predict(
         self,
         matcher: Matcher,
         left: pd.DataFrame,
         right: pd.DataFrame,
         candidates: pd.DataFrame,
         *,
+        cascade: bool = True,
+        threshold: float | None = None,
         chunk_size: int = 4096,
         batch_size: int | None = None,
         progress: bool = True,
-    ) -> np.ndarray:
-        from bem.pipeline import score_pairs
+    ) -> CascadePrediction:
+        from bem.scoring import predict_pairs
 
-        return score_pairs(
+        return predict_pairs(
             matcher,
             left,
             right,
             candidates,
+            cascade=cascade,
+            threshold=threshold,
             chunk_size=chunk_size,
             batch_size=batch_size,
             progress=progress,

@@ -9,8 +9,9 @@ per-component average linkage). On the same inputs and matcher its outputs
 equal the local engine's.
 
 The session is started on first use, not in the constructor, so that bad
-input fails before any Spark work; a session passed in is used as it is and
-never stopped by :meth:`SparkEngine.close`.
+input fails before any Spark work; a session passed in, or one already active
+when the engine needs one, is used as it is and never stopped by
+:meth:`SparkEngine.close`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from bem.cluster import ClusterMethod
-    from matcher import Matcher
+    from matcher import CascadePrediction, Matcher
 
 __all__ = ["SparkEngine"]
 
@@ -93,10 +94,13 @@ class SparkEngine(Engine):
 
     @property
     def spark(self) -> SparkSession:
-        """The session (started on first use)."""
+        """The session (started on first use; an active session is reused, not owned)."""
         if self._spark is None:
+            from pyspark.sql import SparkSession
+
+            active = SparkSession.getActiveSession()
             self._spark = start_session(self.master, app_name=self.app_name, config=self.config)
-            self._owned = True
+            self._owned = active is None
         return self._spark
 
     @property
@@ -129,32 +133,37 @@ class SparkEngine(Engine):
         blocker = SparkBlocker(self.spark, key, top_k=top_k, **self.blocker_options)
         return blocker.candidates(left, right)
 
-    def score(
+    def predict(
         self,
         matcher: Matcher | str | Path,
         left: pd.DataFrame,
         right: pd.DataFrame,
         candidates: pd.DataFrame,
         *,
+        cascade: bool = True,
+        threshold: float | None = None,
         chunk_size: int = 4096,
         batch_size: int | None = None,
         progress: bool = True,
-    ) -> np.ndarray:
-        """P(match) per candidate pair, scored on the workers.
+    ) -> CascadePrediction:
+        """Every pair's decision, made on the workers: the cascade first (with
+        ``cascade`` and an enabled one), the cross-encoder for the rest.
 
         ``matcher`` may also be the directory of a saved matcher, which the
         workers then read directly (it must be visible to all of them).
+        ``progress`` is unused: Spark reports its own progress.
         """
         from bem.engines.spark.scoring import score_candidates
+        from bem.scoring import predict_pairs
         from matcher import Matcher
 
-        if len(candidates) == 0:
-            return np.zeros(0, dtype=np.float64)
         saved = not isinstance(matcher, Matcher)
         if saved:
             path = Path(matcher)
             matcher = Matcher.from_pretrained(path)
-        else:
+        if len(candidates) == 0:  # nothing to score: no session, no model saved
+            return predict_pairs(matcher, left, right, candidates, threshold=threshold)
+        if not saved:
             root = self.work_dir if self.work_dir is not None else Path(tempfile.gettempdir())
             path = root / f"bem-spark-model-{uuid.uuid4().hex}"
             matcher.save_pretrained(path)
@@ -166,6 +175,8 @@ class SparkEngine(Engine):
                 left,
                 right,
                 candidates,
+                cascade=cascade,
+                threshold=threshold,
                 chunk_size=chunk_size,
                 batch_size=batch_size,
             )

@@ -5,8 +5,10 @@ The driver saves the matcher to a directory every worker can read
 the candidates with both tables' records and scores them in an iterator
 ``mapInPandas``: each Python worker loads the model from that directory once
 (:func:`worker_matcher`, a module-level cache keyed by the path, kept across
-tasks because Spark reuses its Python workers) and scores its batches
-``chunk_size`` pairs at a time with :meth:`matcher.Matcher.predict_proba`.
+tasks because Spark reuses its Python workers) and decides its batches
+``chunk_size`` pairs at a time with :func:`matcher.predict_with_cascade`: the
+saved model's cascade (``cascade.json``) first when asked for, the
+cross-encoder for the rest, as the local engine does.
 torch uses as many threads as the task has cores (``spark.task.cpus``, which
 Spark also exports as ``OMP_NUM_THREADS``), so that parallel tasks do not
 oversubscribe the machine.
@@ -30,7 +32,7 @@ from bem.engines.spark.session import records_frame
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from matcher import Matcher
+    from matcher import CascadePrediction, Matcher
 
 __all__ = ["score_candidates", "task_threads", "worker_matcher"]
 
@@ -80,15 +82,21 @@ def _score(
     model_dir: str,
     left_names: Sequence[str],
     right_names: Sequence[str],
+    cascade: bool,
+    threshold: float | None,
     chunk_size: int,
     batch_size: int | None,
 ) -> Iterator[pd.DataFrame]:
-    """Rows ``row, lid, rid, l0.., r0..`` -> ``row, probability``."""
+    """Rows ``row, lid, rid, l0.., r0..`` -> ``row, probability, decision, by_cascade,
+    cheap_probability``."""
     import torch
 
     from data import RecordPairs
+    from matcher import predict_with_cascade
+    from matcher.staged import STAGES
 
     matcher = worker_matcher(model_dir)
+    first = matcher.cascade_ if cascade else None
     torch.set_num_threads(task_threads())
     lcols = [f"l{i}" for i in range(len(left_names))]
     rcols = [f"r{i}" for i in range(len(right_names))]
@@ -105,8 +113,19 @@ def _score(
                     }
                 ),
             )
-            prob = matcher.predict_proba(pairs, batch_size=batch_size, progress=False)
-            yield pd.DataFrame({"row": chunk["row"].to_numpy(dtype=np.int64), "probability": prob})
+            # the driver checked the cascade's threshold once (no warning per batch)
+            out = predict_with_cascade(
+                matcher, first, pairs, threshold=threshold, batch_size=batch_size, warn=False
+            )
+            yield pd.DataFrame(
+                {
+                    "row": chunk["row"].to_numpy(dtype=np.int64),
+                    "probability": out.proba,
+                    "decision": out.decision.astype(np.int32),
+                    "by_cascade": out.stage == STAGES[0],
+                    "cheap_probability": out.cheap_proba,
+                }
+            )
 
 
 def _columns(matcher: Matcher, table: pd.DataFrame) -> list[str]:
@@ -126,23 +145,35 @@ def score_candidates(
     right: pd.DataFrame,
     candidates: pd.DataFrame,
     *,
+    cascade: bool = False,
+    threshold: float | None = None,
     chunk_size: int = 4096,
     batch_size: int | None = None,
-) -> np.ndarray:
-    """P(match) of every candidate pair, in the candidates' order, scored on Spark.
+) -> CascadePrediction:
+    """Every candidate pair's decision, in the candidates' order, made on Spark.
 
     ``model_dir`` holds ``matcher`` saved with :meth:`~matcher.Matcher.save_pretrained`
     and must be readable by every worker. ``right`` is ``left`` in deduplication.
+    With ``cascade``, the saved model's enabled cascade decides first (see
+    :func:`matcher.predict_with_cascade`); decisions are made at ``threshold``
+    (default: the matcher's).
 
     Raises:
         BemError: a table has none of the model's attributes (checked on the driver).
     """
     from pyspark.sql import functions as F
 
+    from matcher import CascadePrediction, check_cascade_threshold
     from matcher.schema import check_schema
+    from matcher.staged import STAGES
 
     if len(candidates) == 0:
-        return np.zeros(0, dtype=np.float64)
+        raise ValueError("score_candidates needs candidate pairs (SparkEngine.predict takes none)")
+    t = float(matcher.threshold_ if threshold is None else threshold)
+    first = getattr(matcher, "cascade_", None) if cascade else None
+    cascade = first is not None and first.enabled
+    if cascade:
+        check_cascade_threshold(first, t)
     attributes = matcher.attributes_
     if attributes is not None:
         check_schema(left, attributes, name="left", warn=False)
@@ -171,15 +202,27 @@ def score_candidates(
         model_dir=str(model_dir),
         left_names=left_names,
         right_names=right_names,
+        cascade=cascade,
+        threshold=t,
         chunk_size=max(1, int(chunk_size)),
         batch_size=batch_size,
     )
-    scored = joined.mapInPandas(scorer, "row long, probability double").toPandas()
+    schema = (
+        "row long, probability double, decision int, by_cascade boolean, cheap_probability double"
+    )
+    scored = joined.mapInPandas(scorer, schema).toPandas()
     if len(scored) != len(candidates):
         raise RuntimeError(
             f"Spark scored {len(scored)} of {len(candidates)} candidate pairs; some ids are "
             "not in their table (check the candidates against the tables)"
         )
-    out = np.empty(len(candidates), dtype=np.float64)
-    out[scored["row"].to_numpy(dtype=np.int64)] = scored["probability"].to_numpy(dtype=np.float64)
-    return out
+    order = np.argsort(scored["row"].to_numpy(dtype=np.int64), kind="stable")
+    scored = scored.iloc[order]
+    by_cascade = scored["by_cascade"].to_numpy(dtype=bool)
+    return CascadePrediction(
+        proba=scored["probability"].to_numpy(dtype=np.float64),
+        decision=scored["decision"].to_numpy(dtype=np.int8),
+        stage=np.where(by_cascade, STAGES[0], STAGES[1]).astype(object),
+        cheap_proba=scored["cheap_probability"].to_numpy(dtype=np.float64),
+        threshold=t,
+    )
