@@ -4,7 +4,8 @@
 rejected candidates and a random sample of the rest; :func:`explain_review`
 attaches the true labels when a label table is given (:mod:`bem.labels`: a pair
 without one is unknown, never a non-match) and explains the chosen pairs with
-:class:`explain.Explainer`.
+:class:`explain.Explainer`, or, for a pair the cascade decided, by the
+cascade's exact feature contributions (:func:`explain.explain_cascade`).
 
 :func:`review_entities` builds the report's entity view: for each entity that
 holds a reviewed merge, its records and every scored pair inside it.
@@ -84,8 +85,11 @@ def explain_review(
     keeps ``label=None``. Each explanation carries the pipeline's decision
     (``same_entity``), the rule that made it (:func:`bem.decide.decision_rules`
     from ``threshold``, ``clustering`` and ``one_to_one``, when ``pairs`` has
-    the ``evidence`` column), the review reason, and ``threshold``. Returns the chosen pairs
-    (with ``review_reason``) and their explanations, in the same order.
+    the ``evidence`` column), the review reason, and ``threshold``. With a
+    ``stage`` column, each explanation says which stage decided its pair, and
+    a pair the cascade decided (``stage == "cascade"``) is explained by the
+    matcher's cascade instead of ``method``. Returns the chosen pairs (with
+    ``review_reason``) and their explanations, in the same order.
     """
     chosen = select_for_review(pairs, seed=seed, **review)
     if "evidence" in chosen.columns:
@@ -96,14 +100,33 @@ def explain_review(
         chosen = attach_labels(chosen, truth, unordered=unordered)
     if not len(chosen):
         return chosen, []
-    from explain import Explainer
+    from explain import Explainer, explain_cascade
 
     columns = [c for c in ("decision_rule", "review_reason") if c in chosen.columns]
     to_explain = chosen[["ltable_id", "rtable_id", *columns]].reset_index(drop=True)
     # the report shows the pipeline's decision (the clustering's), not the score's alone
     to_explain["decision"] = chosen["same_entity"].to_numpy()
-    explainer = Explainer(matcher, method=method, threshold=threshold)
-    explanations = explainer.explain(RecordPairs(left, right, to_explain), progress=progress)
+    stage = chosen["stage"].to_numpy() if "stage" in chosen.columns else None
+    first = np.zeros(len(chosen), bool) if stage is None else stage == "cascade"
+
+    def subset(mine: np.ndarray) -> tuple[np.ndarray, RecordPairs]:
+        where = np.flatnonzero(mine)
+        return where, RecordPairs(left, right, to_explain.iloc[where].reset_index(drop=True))
+
+    explanations: list[Any] = [None] * len(chosen)
+    rest, pairs_rest = subset(~first)
+    if len(rest):
+        explainer = Explainer(matcher, method=method, threshold=threshold)
+        for i, e in zip(rest, explainer.explain(pairs_rest, progress=progress)):
+            explanations[i] = e
+    decided, pairs_decided = subset(first)
+    if len(decided):  # the cascade's own exact explanation: the cross-encoder never saw them
+        for i, e in zip(
+            decided, explain_cascade(matcher.cascade_, pairs_decided, threshold=threshold)
+        ):
+            explanations[i] = e
+    if stage is not None:
+        explanations = [replace(e, stage=s) for e, s in zip(explanations, stage)]
     if truth is not None:
         explanations = [
             replace(e, label=None if pd.isna(y) else int(y))

@@ -7,9 +7,12 @@ explanation is then tested by model calls: the top field removed
 (:class:`TopFieldCheck`) and the fewest field edits that flip the decision
 (:class:`Counterfactual`). Reports go to
 JSON lines (:func:`write_jsonl`) and one offline HTML file (:func:`write_html`);
-:mod:`explain.faithfulness` measures how faithful the attributions are.
+:mod:`explain.faithfulness` measures how faithful the attributions are. A pair
+the cascade decided is explained by its exact per-feature contributions
+(:func:`explain_cascade`).
 """
 
+from explain.cascade import CASCADE_METHOD, explain_cascade
 from explain.counterfactual import (
     Counterfactual,
     FieldEdit,
@@ -34,6 +37,7 @@ from explain.report import read_jsonl, render_html, write_html, write_jsonl
 from explain.schema import EXPLANATION_SCHEMA, SCHEMA_VERSION, load_schema
 
 __all__ = [
+    "CASCADE_METHOD",
     "DEFAULT_METHOD",
     "EXPLANATION_SCHEMA",
     "METHODS",
@@ -52,6 +56,7 @@ __all__ = [
     "TopFieldCheck",
     "eraser",
     "evaluate_faithfulness",
+    "explain_cascade",
     "field_removal_auc",
     "field_removal_degradation",
     "load_schema",

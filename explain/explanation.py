@@ -140,6 +140,14 @@ class Explanation:
             (one model call, not counted in ``model_calls``).
         check_seconds: wall-clock time of the top-field check and the
             counterfactual search.
+        stage: the pipeline stage that decided the pair, ``"cascade"`` (the
+            cheap first stage) or ``"cross_encoder"``; ``None`` outside a
+            pipeline and in documents older than 1.2.
+        cascade: for a pair the cascade decided, its exact logit split
+            (:meth:`matcher.CascadeContributions.to_dict`: per feature, per
+            attribute, intercept, logit, probability) and its band
+            (``low``, ``high``); the fields then hold the per-attribute sums
+            (see :mod:`explain.cascade`).
     """
 
     left_id: str
@@ -163,6 +171,8 @@ class Explanation:
     counterfactual_calls: int = 0
     top_field_check: TopFieldCheck | None = None
     check_seconds: float = 0.0
+    stage: str | None = None
+    cascade: Mapping[str, Any] | None = None
 
     @property
     def score_decision(self) -> int:
@@ -218,6 +228,8 @@ class Explanation:
                 None if self.top_field_check is None else self.top_field_check.to_dict()
             ),
             "check_seconds": float(self.check_seconds),
+            "stage": self.stage,
+            "cascade": None if self.cascade is None else json.loads(json.dumps(self.cascade)),
             "fields": [f.to_dict() for f in self.fields],
             "tokens": [t.to_dict() for t in self.tokens],
         }
@@ -281,6 +293,8 @@ class Explanation:
                     else TopFieldCheck.from_dict(doc["top_field_check"])
                 ),
                 check_seconds=float(doc.get("check_seconds", 0.0)),
+                stage=_text(doc.get("stage")),
+                cascade=None if doc.get("cascade") is None else dict(doc["cascade"]),
             )
         except KeyError as err:
             raise ValueError(f"explanation document lacks the key {err}") from None

@@ -10,6 +10,9 @@ highlighted by its score (green pushes towards "match", red towards "no
 match"), a diverging bar per field, the probability, threshold, decision and
 the rule that made it, the review reason, the top-field check (P(match) with
 the top field removed, a real model call) and the counterfactual in words.
+A pair the cascade decided (``stage == "cascade"``) says so, with the cascade's
+band and its largest feature contributions (:mod:`explain.cascade`) in place
+of those two tests.
 
 Every piece of record text goes through jinja2's autoescaping; the page builds
 no markup from data at run time (its script only reorders and hides rows).
@@ -163,6 +166,31 @@ def _view(i: int, e: Explanation) -> dict[str, Any]:
         "rule": e.decision_rule or f"P(match) >= threshold {e.threshold:.3f}",
         "check": _check(e),
         "counterfactual": _counterfactual(e),
+        "cascade": _cascade(e),
+    }
+
+
+CASCADE_FEATURES = 8
+"""The most cascade features a pair's section lists (largest contribution first)."""
+
+
+def _cascade(e: Explanation) -> dict[str, Any] | None:
+    """What the report shows of a pair the cascade decided (``None`` for the others)."""
+    c = e.cascade
+    if e.stage != "cascade" or c is None:
+        return None
+    features = sorted(c.get("features", {}).items(), key=lambda kv: -abs(kv[1]))
+    return {
+        "probability": float(c["probability"]),
+        "above": int(c.get("decision", -1)) == 1,
+        "low": c.get("low"),
+        "high": c.get("high"),
+        "intercept": float(c["intercept"]),
+        "logit": float(c["logit"]),
+        "record": float(c.get("by_attribute", {}).get("(record)", 0.0)),
+        "features": [{"name": k, "contribution": v} for k, v in features[:CASCADE_FEATURES]],
+        "shown": min(len(features), CASCADE_FEATURES),
+        "total": len(features),
     }
 
 

@@ -12,6 +12,9 @@ Version history:
   (optional: a 1.0 document still validates and reads, with their defaults);
   ``decision`` may be set by the caller (see ``decision_rule``), and
   ``seconds``/``model_calls`` count the attribution only.
+- ``1.2``: adds ``stage`` (which pipeline stage decided the pair) and
+  ``cascade`` (the first stage's exact contributions, for a pair it decided;
+  ``method`` is then ``"cascade"``).
 
 Reading rules: a reader accepts any ``1.x`` document and ignores keys it does
 not know; ``schema_version`` changes its major number when a key is removed or
@@ -25,7 +28,7 @@ from typing import Any
 
 __all__ = ["EXPLANATION_SCHEMA", "SCHEMA_VERSION", "load_schema"]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """Version of the document written by :meth:`explain.Explanation.to_dict`."""
 
 _NUMBER = {"type": "number"}
@@ -151,6 +154,28 @@ EXPLANATION_SCHEMA: dict[str, Any] = {
             },
         },
         "check_seconds": {"type": "number", "minimum": 0},
+        "stage": {
+            "type": ["string", "null"],
+            "enum": ["cascade", "cross_encoder", None],
+            "description": "The pipeline stage that decided the pair: the cheap first "
+            "stage or the cross-encoder; null outside a pipeline (added in 1.2).",
+        },
+        "cascade": {
+            "type": ["object", "null"],
+            "description": "For a pair the cascade decided: its logit split exactly over "
+            "its similarity features (coefficient x standardised value) and its band; the "
+            "fields then hold the per-attribute sums (added in 1.2).",
+            "required": ["features", "by_attribute", "intercept", "logit", "probability"],
+            "properties": {
+                "features": {"type": "object", "additionalProperties": _NUMBER},
+                "by_attribute": {"type": "object", "additionalProperties": _NUMBER},
+                "intercept": _NUMBER,
+                "logit": _NUMBER,
+                "probability": _PROBABILITY,
+                "low": _PROBABILITY,
+                "high": _PROBABILITY,
+            },
+        },
         "fields": {
             "type": "array",
             "description": "One entry per attribute; positive scores push towards match.",
