@@ -87,6 +87,24 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, help="scoring batch size")
     p.add_argument("--seed", type=int, default=0)
     _add_rename_option(p)
+    p.add_argument(
+        "--engine",
+        choices=["local", "spark"],
+        default="local",
+        help="where blocking, scoring and clustering run: this process (default) or Apache "
+        "Spark (pip install 'bem[spark]'; needs Java 17+), with the same outputs",
+    )
+    p.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="with --engine spark: the Spark master (default local[*]; e.g. spark://host:7077)",
+    )
+    p.add_argument(
+        "--no-cascade",
+        action="store_true",
+        help="send every pair to the cross-encoder (default: a model with a cascade lets it "
+        "decide the pairs it is sure about first; run.json counts what each stage decided)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -148,6 +148,9 @@ def _pipeline_config(args: argparse.Namespace, mode: str):
         rename=_renames(args),
         batch_size=args.batch_size,
         seed=args.seed,
+        engine=args.engine,
+        spark_master=args.spark_master,
+        cascade=not args.no_cascade,
     )
 
 
@@ -157,8 +160,14 @@ def _report(result, out: Path) -> None:
     c = result.counts
     print(
         f"{c['records']} records, {c['candidates']} candidate pairs scored, "
-        f"{c['match_decisions']} above threshold {result.threshold:.3f}, {c['entities']} entities"
+        f"{c['match_decisions']} decided a match (threshold {result.threshold:.3f}), "
+        f"{c['entities']} entities"
     )
+    if c.get("decided_by_cascade"):
+        print(
+            f"the model's cascade decided {c['decided_by_cascade']} pair(s), the cross-encoder "
+            f"{c['decided_by_cross_encoder']} (--no-cascade sends every pair to the cross-encoder)"
+        )
     if c.get("no_evidence_above_threshold"):
         print(
             f"{c['no_evidence_above_threshold']} pair(s) above the threshold share no non-empty "

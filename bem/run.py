@@ -52,7 +52,11 @@ class PipelineConfig:
     ``model=None`` trains a label-free model on the inputs first and saves it
     to ``<output>/model`` (:func:`bem.labelfree.fit_label_free`); ``run.json``
     then names that directory, so ``bem run`` reuses it; ``base_model`` is the
-    encoder it starts from (default: the packaged MiniLM).
+    encoder it starts from (default: the packaged MiniLM). ``engine`` is where
+    blocking, scoring and clustering run (:mod:`bem.engines`); ``spark_master``
+    the master URL of the Spark session the run starts (only with
+    ``engine="spark"``; ``None`` is ``local[*]``). ``cascade=False`` sends every
+    pair to the cross-encoder, even when the model has a cascade (``--no-cascade``).
     """
 
     mode: Literal["dedup", "link"]
@@ -76,8 +80,18 @@ class PipelineConfig:
     seed: int = 0
     output_format: Literal["csv", "parquet"] = "csv"
     base_model: str | None = None
+    engine: Literal["local", "spark"] = "local"
+    spark_master: str | None = None
+    cascade: bool = True
 
     def __post_init__(self) -> None:
+        if self.engine not in ("local", "spark"):
+            raise BemError(f"engine must be 'local' or 'spark', got {self.engine!r}")
+        if self.spark_master is not None and self.engine != "spark":
+            raise BemError(
+                f"a Spark master URL ({self.spark_master}) applies to the Spark engine only; "
+                "add --engine spark, or drop --spark-master"
+            )
         if self.output_format not in ("csv", "parquet"):
             raise BemError(f"output_format must be 'csv' or 'parquet', got {self.output_format!r}")
         if self.mode not in ("dedup", "link"):
@@ -220,6 +234,18 @@ def input_record(config: PipelineConfig) -> dict[str, Any]:
     }
 
 
+def _engine(config: PipelineConfig):
+    """The run's engine (closed by the caller; a Spark session starts on first use,
+    so an engine not used yet holds nothing); a missing pyspark is a one-line error."""
+    from bem.engines import make_engine
+
+    options = {"master": config.spark_master or "local[*]"} if config.engine == "spark" else {}
+    try:
+        return make_engine(config.engine, **options)
+    except ImportError as exc:
+        raise BemError(f"--engine {config.engine}: {exc}") from None
+
+
 def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineResult:
     """Load the inputs and the model named in ``config`` (or train a label-free one
     when it names none), run, write the outputs."""
@@ -230,6 +256,7 @@ def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineRe
     for path in (*config.inputs, *([config.labels] if config.labels else [])):
         if not Path(path).is_file():  # before hashing: the same error load_table gives
             raise BemError(f"{path}: file not found; check the path (working dir: {Path.cwd()})")
+    runner = _engine(config)  # first: a missing pyspark fails before any work
     tables = [load_input(p, config.id_column) for p in config.inputs]
     # checked by the pipeline, which joins them on the pair (unordered in dedup)
     labels = read_csv_strings(config.labels) if config.labels else None
@@ -258,16 +285,25 @@ def run_pipeline(config: PipelineConfig, *, progress: bool = True) -> PipelineRe
         batch_size=config.batch_size,
         seed=config.seed,
         progress=progress,
+        cascade=config.cascade,
     )
-    if config.mode == "dedup":
-        result = dedup(tables[0], matcher, source=Path(config.inputs[0]).stem, **common)
-    else:
-        sources = (Path(config.inputs[0]).stem, Path(config.inputs[1]).stem)
-        if sources[0] == sources[1]:
-            sources = ("left", "right")
-        result = link(
-            tables[0], tables[1], matcher, one_to_one=config.one_to_one, sources=sources, **common
-        )
+    with runner as engine:
+        if config.mode == "dedup":
+            source = Path(config.inputs[0]).stem
+            result = dedup(tables[0], matcher, source=source, engine=engine, **common)
+        else:
+            sources = (Path(config.inputs[0]).stem, Path(config.inputs[1]).stem)
+            if sources[0] == sources[1]:
+                sources = ("left", "right")
+            result = link(
+                tables[0],
+                tables[1],
+                matcher,
+                one_to_one=config.one_to_one,
+                sources=sources,
+                engine=engine,
+                **common,
+            )
     result.timings = {
         "load": load_seconds,
         **({"train_label_free": trained["seconds"]} if trained else {}),
