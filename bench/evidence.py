@@ -153,7 +153,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {tag} | {name} (`{r['model']}`) | {r['threshold']:.3f} | "
                 f"{r['p_all_empty']:.3f} | {'yes' if r['p_all_empty'] < r['threshold'] else 'NO'}"
                 f" | {r['share_rises']:.3f} | {r['share_flips_to_match']:.3f} | {r['pairs']} | "
-                f"{100 * r['test_f1']:.1f} | `{block['command']}` |"
+                f"{100 * r['test_f1']:.1f} | `{r.get('command', block['command'])}` |"
             )
     return "\n".join(lines) + "\n"
 
@@ -180,13 +180,17 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "models": {},
     }
+    # a tag measured in several runs keeps the models of the earlier ones
+    block["models"] = dict(results.get(args.tag, {}).get("models", {}))
     for name in args.models:
         overrides = {} if args.blank_augment is None else {"blank_augment": args.blank_augment}
         row = probe(name, args.pairs, allow_training=args.allow_training, overrides=overrides)
         if row is not None:
+            row["command"], row["date"] = block["command"], block["date"]
             block["models"][name] = row
             logger.info("%s: %s", name, row)
-    results[args.tag] = block
+        results[args.tag] = block
+        path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (RESULTS / "evidence.md").write_text(markdown(results), encoding="utf-8")
     print(markdown(results))
