@@ -33,6 +33,7 @@ __all__ = [
     "default_key",
     "prepare_candidates",
     "prepare_table",
+    "stored_blocker",
 ]
 
 logger = logging.getLogger(__name__)
@@ -203,3 +204,28 @@ def prepare_candidates(
             order,
         )
     return out
+
+
+def stored_blocker(
+    matcher: Any, key: Sequence[str] | None, *, given: bool = False
+) -> tuple[dict[str, Any] | None, str]:
+    """The blocker the pipeline blocks with, and a note saying what made the candidates.
+
+    The blocker stored in the model (``bem train --labels`` tunes one) is used
+    unless the user named a ``key`` (the key wins) or gave the candidates
+    (``given``); ``None`` means the fuzzy blocker on ``key``.
+    """
+    from blocking import describe_config
+
+    stored = getattr(matcher, "blocking_", None)
+    if given:
+        return None, "candidates given"
+    if key:
+        if stored:
+            logger.info("blocking on --key %s, not the model's tuned blocker", list(key))
+        return None, f"fuzzy key {list(key)}"
+    if not stored:
+        return None, "fuzzy key: a name-like column"
+    note = f"the model's tuned blocker: {describe_config(stored)}"
+    logger.info("blocking with %s", note)
+    return dict(stored), note

@@ -35,6 +35,7 @@ from bem.inputs import (
     default_key,
     prepare_candidates,
     prepare_table,
+    stored_blocker,
 )
 from bem.labels import prepare_labels
 from bem.linkage import one_to_one, tune_one_to_one_threshold
@@ -86,6 +87,7 @@ class PipelineResult:
             pairs each stage decided (``decided_by_cascade``,
             ``decided_by_cross_encoder``), and the pairs without shared
             evidence (all, and those decided a match that the rule overruled).
+        blocking: what made the candidates (run.json's ``blocking``).
         outputs: the names of the files :func:`bem.run.run_pipeline` wrote
             (``run.json`` included); empty for :func:`dedup` and :func:`link`.
     """
@@ -99,6 +101,7 @@ class PipelineResult:
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()
+    blocking: str = ""
 
 
 def block(
@@ -156,8 +159,11 @@ def _run(
     runner = make_engine(engine)  # built here, closed here; one passed in is left open
     try:
         t0 = time.perf_counter()
+        stored, blocking = stored_blocker(matcher, key, given=candidates is not None)
         if candidates is None:
-            candidates = runner.block(left, right, key=key, top_k=top_k, progress=progress)
+            candidates = runner.block(
+                left, right, key=key, top_k=top_k, blocker_config=stored, progress=progress
+            )
         else:
             candidates = prepare_candidates(candidates, left, right, sources=sources)
         timings["block"] = time.perf_counter() - t0
@@ -250,6 +256,7 @@ def _run(
         entity_views=views,
         timings=timings,
         counts=counts,
+        blocking=blocking,
     )
 
 

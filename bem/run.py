@@ -332,6 +332,7 @@ def _write_run_json(
         "config": config.to_dict(),
         "versions": versions(),
         "threshold_used": result.threshold,
+        "blocking": result.blocking,
         "counts": result.counts,
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
         "peak_memory_mb": round(peak / 1024, 1),

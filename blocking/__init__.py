@@ -1,7 +1,13 @@
 """Candidate generation (blocking) and its metrics."""
 
 from blocking.base import CANDIDATE_COLUMNS, Blocker
-from blocking.config import blocker_from_config, blocker_to_config, describe_config
+from blocking.config import (
+    blocker_from_config,
+    blocker_to_config,
+    config_attributes,
+    describe_config,
+    fuzzy_options,
+)
 from blocking.fuzzy import SCORERS, FuzzyBlocker
 from blocking.metrics import BlockingMetrics, evaluate_blocking
 from blocking.normalize import (
@@ -17,7 +23,7 @@ from blocking.normalize import (
 )
 from blocking.standard import SortedNeighbourhood, StandardBlocker
 from blocking.tuning import TuningResult, tune_blocker
-from blocking.union import UnionBlocker
+from blocking.union import UnionBlocker, union_candidates
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -35,12 +41,15 @@ __all__ = [
     "alphanumeric_codes",
     "blocker_from_config",
     "blocker_to_config",
+    "config_attributes",
     "describe_config",
     "evaluate_blocking",
     "fold_accents",
     "fold_case",
+    "fuzzy_options",
     "join_units",
     "sort_tokens",
     "strip_punctuation",
     "tune_blocker",
+    "union_candidates",
 ]

@@ -22,7 +22,14 @@ from blocking.normalize import _NAMED, Key, StopTokens, normalizer
 from blocking.union import UnionBlocker
 from data.errors import BemError
 
-__all__ = ["CONFIG_VERSION", "blocker_from_config", "blocker_to_config", "describe_config"]
+__all__ = [
+    "CONFIG_VERSION",
+    "blocker_from_config",
+    "blocker_to_config",
+    "config_attributes",
+    "describe_config",
+    "fuzzy_options",
+]
 
 CONFIG_VERSION = 1
 """The version of the stored layout (``"version"`` in the dict)."""
@@ -72,17 +79,31 @@ def blocker_to_config(blocker: Blocker) -> dict[str, Any]:
     return {"version": CONFIG_VERSION, "blockers": parts, "union_name": name}
 
 
-def _fuzzy_from_config(part: Mapping[str, Any], progress: bool) -> FuzzyBlocker:
+def fuzzy_options(part: Mapping[str, Any]) -> dict[str, Any]:
+    """One stored fuzzy blocker as keyword arguments: ``key`` (a :class:`Key`),
+    ``name`` and the options that decide its pairs (what :class:`FuzzyBlocker`
+    and an engine's blocker with the same options take)."""
     if part.get("type") != "fuzzy":
         raise BemError(f"stored blocker of unknown type {part.get('type')!r}")
     for name in part.get("normalizers", []):
         normalizer(name)  # a clear error for an unknown name
-    return FuzzyBlocker(
-        Key(part["attributes"], normalizers=part.get("normalizers", [])),
-        name=part.get("name"),
-        progress=progress,
+    return {
+        "key": Key(part["attributes"], normalizers=part.get("normalizers", [])),
+        "name": part.get("name"),
         **{f: part[f] for f in _FUZZY_FIELDS if f in part},
-    )
+    }
+
+
+def config_attributes(config: Mapping[str, Any]) -> list[str]:
+    """Every attribute a stored blocker keys on, in order, each once."""
+    seen: list[str] = []
+    for part in config.get("blockers", []):
+        seen += [a for a in part.get("attributes", []) if a not in seen]
+    return seen
+
+
+def _fuzzy_from_config(part: Mapping[str, Any], progress: bool) -> FuzzyBlocker:
+    return FuzzyBlocker(progress=progress, **fuzzy_options(part))
 
 
 def blocker_from_config(config: Mapping[str, Any], *, progress: bool = True) -> Blocker:

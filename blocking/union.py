@@ -9,7 +9,7 @@ import pandas as pd
 
 from blocking.base import Blocker, check_name, empty_candidates, table_ids
 
-__all__ = ["UnionBlocker"]
+__all__ = ["UnionBlocker", "union_candidates"]
 
 
 class UnionBlocker(Blocker):
@@ -47,20 +47,31 @@ class UnionBlocker(Blocker):
         if right is not None:
             table_ids(right, "right")
         self._check_columns(left, right)
-        frames = [b.candidates(left, right) for b in self.blockers]
-        frames = [f.assign(_order=i) for i, f in enumerate(frames) if len(f)]
-        if not frames:
-            return empty_candidates()
-        everything = pd.concat(frames, ignore_index=True)
-        lpos = pd.Index(left.index.astype(str)).get_indexer(everything["ltable_id"])
-        rtable = left if right is None else right
-        rpos = pd.Index(rtable.index.astype(str)).get_indexer(everything["rtable_id"])
-        order = np.lexsort((everything["_order"].to_numpy(), rpos, lpos))
-        everything = everything.iloc[order]
-        grouped = everything.groupby(["ltable_id", "rtable_id"], sort=False)
-        out = grouped.agg(score=("score", "max"), blocker=("blocker", "|".join)).reset_index()
-        out["score"] = out["score"].astype("float64")
-        out["blocker"] = out["blocker"].astype(object)
-        return out[["ltable_id", "rtable_id", "score", "blocker"]]
+        return union_candidates([b.candidates(left, right) for b in self.blockers], left, right)
 
     _pairs = None  # candidates() combines the members' own candidate tables
+
+
+def union_candidates(
+    frames: Sequence[pd.DataFrame], left: pd.DataFrame, right: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Candidate tables of several blockers as one, as :class:`UnionBlocker` gives them.
+
+    Each pair once, in table order; ``score`` is the highest any blocker gave,
+    ``blocker`` the blockers that proposed it, joined with ``|`` in the order of
+    ``frames``. Any engine's blockers can be combined with it.
+    """
+    frames = [f.assign(_order=i) for i, f in enumerate(frames) if len(f)]
+    if not frames:
+        return empty_candidates()
+    everything = pd.concat(frames, ignore_index=True)
+    lpos = pd.Index(left.index.astype(str)).get_indexer(everything["ltable_id"])
+    rtable = left if right is None else right
+    rpos = pd.Index(rtable.index.astype(str)).get_indexer(everything["rtable_id"])
+    order = np.lexsort((everything["_order"].to_numpy(), rpos, lpos))
+    everything = everything.iloc[order]
+    grouped = everything.groupby(["ltable_id", "rtable_id"], sort=False)
+    out = grouped.agg(score=("score", "max"), blocker=("blocker", "|".join)).reset_index()
+    out["score"] = out["score"].astype("float64")
+    out["blocker"] = out["blocker"].astype(object)
+    return out[["ltable_id", "rtable_id", "score", "blocker"]]

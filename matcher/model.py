@@ -186,7 +186,8 @@ class Matcher(ScoringMixin):
         self.config_ = config
         self.threshold_ = float(config.threshold)
         self.link_threshold_: float | None = config.link_threshold
-        self.blocking_: dict[str, Any] | None = config.blocking
+        if "blocking_" not in self.__dict__:  # one set before the set-up (tuned) is kept
+            self.blocking_: dict[str, Any] | None = config.blocking
         self._ready = True
 
     @property

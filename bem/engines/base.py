@@ -25,7 +25,7 @@ the local engine's. :func:`make_engine` builds one by name (what ``--engine`` ta
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -88,10 +88,13 @@ class Engine(ABC):
         *,
         key: Sequence[str] | None = None,
         top_k: int = 10,
+        blocker_config: Mapping[str, Any] | None = None,
         progress: bool = True,
     ) -> pd.DataFrame:
         """Candidate pairs (``ltable_id, rtable_id, score, blocker``); ``right=None``
-        deduplicates ``left``.
+        deduplicates ``left``. ``blocker_config``: a blocker stored in the model
+        (:func:`blocking.blocker_to_config`, tuned by ``bem train --labels``) to
+        block with instead of ``key``/``top_k``.
 
         Raises:
             BemError: a table is empty or lacks a key column

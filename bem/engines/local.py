@@ -9,8 +9,8 @@ imported inside the methods because :mod:`bem.pipeline` imports the engines.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,8 +36,15 @@ class LocalEngine(Engine):
         *,
         key: Sequence[str] | None = None,
         top_k: int = 10,
+        blocker_config: Mapping[str, Any] | None = None,
         progress: bool = True,
     ) -> pd.DataFrame:
+        if blocker_config is not None:
+            from blocking import blocker_from_config, config_attributes
+
+            check_block_inputs(left, right, config_attributes(blocker_config))
+            blocker = blocker_from_config(blocker_config, progress=progress)
+            return blocker.candidates(left, right)
         from bem.pipeline import block
 
         key = check_block_inputs(left, right, key)

@@ -149,3 +149,37 @@ def test_a_blocker_with_an_unnamed_normalizer_is_not_stored():
         blocker_to_config(blocker)
     with pytest.raises(Exception, match="version"):
         blocker_from_config({"version": 99, "blockers": []})
+
+
+def _with_blocker(tiny_model_dir, left, right):
+    from bem.training import tune_blocking
+    from data import RecordPairs
+
+    syn_pairs = RecordPairs(left, right, _matches(left, right))
+    matcher = Matcher(tiny_model_dir, max_length=48, batch_size=16)
+    assert tune_blocking(matcher, left, right, syn_pairs, progress=False) is not None
+    return matcher
+
+
+def _matches(left, right) -> pd.DataFrame:
+    # the synthetic tables pair a<i> with b<i> for the entities both sides hold
+    common = sorted(set(left.index.str[1:]) & set(right.index.str[1:]), key=int)[:15]
+    return pd.DataFrame(
+        {"ltable_id": [f"a{i}" for i in common], "rtable_id": [f"b{i}" for i in common], "label": 1}
+    )
+
+
+def test_the_pipeline_blocks_with_the_models_blocker_unless_given_a_key(tiny_model_dir):
+    from bem.pipeline import link
+
+    syn = make_linkage(n_entities=30, seed=6)
+    left, right = syn.left[COLUMNS], syn.right[COLUMNS]
+    matcher = _with_blocker(tiny_model_dir, left, right)
+    expected = blocker_from_config(matcher.blocking_, progress=False).candidates(left, right)
+    result = link(left, right, matcher, explain_method=None, progress=False)
+    assert result.blocking.startswith("the model's tuned blocker")
+    got = result.pairs[["ltable_id", "rtable_id", "blocker"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected[["ltable_id", "rtable_id", "blocker"]])
+    keyed = link(left, right, matcher, key=["brand"], top_k=2, explain_method=None, progress=False)
+    assert keyed.blocking == "fuzzy key ['brand']"
+    assert set(keyed.pairs["blocker"]) == {"fuzzy[brand]"}

@@ -123,12 +123,26 @@ class SparkEngine(Engine):
         *,
         key: Sequence[str] | None = None,
         top_k: int = 10,
+        blocker_config: Mapping[str, Any] | None = None,
         progress: bool = True,
     ) -> pd.DataFrame:
         """Candidate pairs equal to the local fuzzy blocker's (``progress`` is unused:
-        Spark reports its own progress)."""
+        Spark reports its own progress); a stored ``blocker_config`` runs each of
+        its fuzzy blockers on Spark and unites their pairs as the local engine does."""
         from bem.engines.spark.blocking import SparkBlocker
 
+        if blocker_config is not None:
+            from blocking import config_attributes, fuzzy_options, union_candidates
+
+            check_block_inputs(left, right, config_attributes(blocker_config))
+            frames = []
+            for part in blocker_config.get("blockers", []):
+                options = {**self.blocker_options, **fuzzy_options(part)}
+                key_ = options.pop("key")
+                frames.append(SparkBlocker(self.spark, key_, **options).candidates(left, right))
+            if len(frames) == 1:
+                return frames[0]
+            return union_candidates(frames, left, right)
         key = check_block_inputs(left, right, key)
         blocker = SparkBlocker(self.spark, key, top_k=top_k, **self.blocker_options)
         return blocker.candidates(left, right)
