@@ -155,6 +155,25 @@ def markdown(results: dict[str, Any]) -> str:
                 f" | {r['share_rises']:.3f} | {r['share_flips_to_match']:.3f} | {r['pairs']} | "
                 f"{100 * r['test_f1']:.1f} | `{r.get('command', block['command'])}` |"
             )
+    frozen_file = RESULTS / "matching.json"
+    frozen = json.loads(frozen_file.read_text()) if frozen_file.is_file() else {}
+    after = results.get("after", {}).get("models", {})
+    before = results.get("before", {}).get("models", {})
+    was_f1 = {n: r["test_f1"] for n, r in frozen.items() if isinstance(r, dict) and "test_f1" in r}
+    was_f1.update({n: r["test_f1"] for n, r in before.items()})  # measured here wins
+    compared = [n for n in after if n in was_f1]
+    if compared:
+        lines += [
+            "",
+            "Test F1 of the retrained matchers against the frozen recipe's (the `before` "
+            "row, else `bench/results/matching.json`; same pairs; target: a drop of at most "
+            "0.5):",
+            "",
+        ]
+        for name in compared:
+            was, now = 100 * was_f1[name], 100 * after[name]["test_f1"]
+            verdict = "met" if now >= was - 0.5 else "NOT met"
+            lines.append(f"- {name}: {was:.2f} -> {now:.2f} ({now - was:+.2f}, {verdict})")
     return "\n".join(lines) + "\n"
 
 
