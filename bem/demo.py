@@ -138,7 +138,12 @@ def run_demo(
         f"F1 {metrics.f1:.3f}  ({metrics.tp} true merges, {metrics.fp} false, "
         f"{metrics.fn} missed)"
     )
-    echo(f"      {result.counts['candidates']} candidate pairs scored; total {seconds:.0f}s")
+    counts = result.counts
+    echo(
+        f"      {counts['candidates']} candidate pairs: {counts['decided_by_cascade']} decided by "
+        f"the cascade (similarity features), {counts['decided_by_cross_encoder']} by the "
+        f"cross-encoder; total {seconds:.0f}s"
+    )
     echo(f"outputs in {out}/:")
     for name in ("report.html", "entities.csv", "pairs.csv", "explanations.jsonl", "run.json"):
         echo(f"      {out / name}")
