@@ -62,6 +62,22 @@ def checks(results: dict[str, Any]) -> list[str]:
             "matcher rejects (target 0.9)"
         )
     for name, block in models.items():
+        cf = block.get("counterfactual")
+        if cf:
+            ok = cf["coverage"] >= 0.9 and cf["calls_per_pair"] <= 30
+            text = (
+                f"- {name}, counterfactuals: found for {cf['coverage']:.2f} of pairs within 3 "
+                f"edits, {cf['calls_per_pair']:.1f} calls per pair (targets 0.9, 30): "
+                f"{'met' if ok else 'NOT met'}"
+            )
+            if cf.get("planted_hit") is not None:
+                hit = cf["planted_hit"] >= 0.9
+                text += (
+                    f"; planted attribute edited in {cf['planted_hit']:.2f} of hard negatives "
+                    f"(target 0.9): {'met' if hit else 'NOT met'}"
+                )
+            lines.append(text)
+    for name, block in models.items():
         row = block.get("methods", {}).get(DEFAULT_METHOD)
         if row:
             lines.append(
@@ -136,4 +152,10 @@ def markdown(results: dict[str, Any]) -> str:
                 + ".",
                 "",
             ]
+            if cf.get("matcher") and cf["matcher"] != block.get("matcher"):
+                lines += [
+                    f"The counterfactual figures come from another run: matcher "
+                    f"{cf['matcher']}, `{cf['command']}`, {cf['date']}.",
+                    "",
+                ]
     return "\n".join(lines) + "\n"
