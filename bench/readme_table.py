@@ -190,11 +190,77 @@ def demo_rows(res: dict[str, Any]) -> list[Row]:
     ]
 
 
+def evidence_rows(res: dict[str, Any]) -> list[Row]:
+    after = res.get("after", {}).get("models", {})
+    if not after:
+        return []
+    below = all(r["p_all_empty"] < r["threshold"] for r in after.values())
+    measured = ", ".join(
+        f"{n} {r['p_all_empty']:.3f} (threshold {r['threshold']:.2f})" for n, r in after.items()
+    )
+    commands = sorted({r.get("command", res["after"]["command"]) for r in after.values()})
+    return [
+        (
+            "P(match) of two all-empty records, matchers retrained with no-evidence copies",
+            measured,
+            f"below the threshold for every matcher: {_verdict(below)} (measured: "
+            f"{', '.join(after)})",
+            "; ".join(f"`{c}`" for c in commands),
+        )
+    ]
+
+
+def counterfactual_rows(res: dict[str, Any]) -> list[Row]:
+    blocks = {n: b["counterfactual"] for n, b in res["models"].items() if b.get("counterfactual")}
+    if not blocks:
+        return []
+    measured = ", ".join(
+        f"{n} {c['coverage']:.2f} ({c['calls_per_pair']:.1f} calls)" for n, c in blocks.items()
+    )
+    ok = all(c["coverage"] >= 0.9 and c["calls_per_pair"] <= 30 for c in blocks.values())
+    commands = sorted(
+        {c["command"].replace("flock /tmp/bem-cpu.lock .venv/bin/", "") for c in blocks.values()}
+    )
+    return [
+        (
+            "counterfactuals found within 3 field edits (share of explained pairs)",
+            measured,
+            f">= 0.9 with <= 30 calls per pair: {_verdict(ok)}",
+            "; ".join(f"`{c}`" for c in commands),
+        )
+    ]
+
+
+def scale_rows(res: dict[str, Any]) -> list[Row]:
+    cascade = res.get("cascade")
+    if not cascade:
+        return []
+    measured = ", ".join(
+        f"{n} {p['transformer_calls_ratio']:.0f}x at F1 {p['f1_change_points']:+.2f}"
+        for n, p in cascade.items()
+    )
+    ok = all(
+        p["transformer_calls_ratio"] >= 5 and p["f1_change_points"] >= -0.5
+        for p in cascade.values()
+    )
+    return [
+        (
+            "cascade: fewer transformer calls, F1 change (test splits)",
+            measured,
+            f">= 5x at >= -0.5 points on each set: {_verdict(ok)}",
+            f"`{res['cascade_run']['command']}`",
+        )
+    ]
+
+
 SECTIONS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("blocking", blocking_rows),
     ("matching", matching_rows),
     ("pipeline", pipeline_rows),
     ("explain", explain_rows),
+    ("explain", counterfactual_rows),
+    ("evidence", evidence_rows),
+    ("scale", scale_rows),
     ("demo", demo_rows),
 ]
 
