@@ -15,7 +15,7 @@ class Scorer:
     """P(match) 0.9 for pairs whose two titles are equal, else 0.1; counts its pairs."""
 
     threshold_ = 0.5
-    attributes_ = ["title"]
+    attributes_ = ("title",)
 
     def __init__(self, cascade) -> None:
         self.cascade_ = cascade
