@@ -6,9 +6,11 @@ on its probability is tuned on validation pairs (:func:`tune_band`): a pair
 with cheap P < ``low`` is decided "no match", one with P > ``high`` that shares
 evidence (:func:`~matcher.evidence.shared_evidence_mask`: no evidence, no merge)
 is decided "match", and every other pair goes to the cross-encoder. The band is
-the widest (most validation pairs decided) whose combined decisions keep the
-validation F1 within ``tolerance`` of the cross-encoder's alone; when no band
-does, the cascade decides nothing (:attr:`Cascade.enabled` is False).
+cross-fitted: the widest (most pairs decided) on each of two halves of the
+validation pairs, the more conservative of the two, kept if the combined
+decisions keep the validation F1 within ``tolerance`` of the cross-encoder's
+alone; when it does not, the cascade decides nothing (:attr:`Cascade.enabled`
+is False).
 
 A cascade is saved as ``cascade.json`` (coefficients, intercept, feature names,
 standardisation, band; never pickle). :func:`matcher.staged.predict_with_cascade`

@@ -21,6 +21,7 @@ from matcher import (
     shared_evidence_mask,
     tune_band,
 )
+from matcher import band as band_module
 from matcher.cascade import CASCADE_FILE
 
 FIT = {"epochs": 3, "learning_rate": 3e-3, "batch_size": 16, "progress": False}
@@ -113,9 +114,11 @@ def test_band_keeps_validation_f1_within_tolerance(tolerance):
 
 
 def test_band_is_the_widest_that_keeps_f1():
+    # the single fit's property; the cross-fitted band is narrower by design (below)
     y, cheap, cross, evidence = synthetic(40, 3)
     tolerance = 0.01
-    band = tune_band(y, cheap, cross, 0.5, evidence=evidence, tolerance=tolerance)
+    band = tune_band(y, cheap, cross, 0.5, evidence=evidence, tolerance=tolerance, cross_fit=False)
+    assert not band.cross_fitted
     base = match_metrics(y, cross, 0.5).f1
     values = np.unique(cheap)
     cuts = np.r_[0.0, (values[1:] + values[:-1]) / 2, 1.0 + 1e-9]
@@ -126,6 +129,64 @@ def test_band_is_the_widest_that_keeps_f1():
             if combined_f1(trial, y, cheap, cross, 0.5, evidence) >= base - tolerance - 1e-12:
                 best = max(best, int(trial.decide(cheap, evidence)[0].sum()))
     assert band.decided_match + band.decided_non_match == best > 0
+
+
+def stray_matches(n: int, seed: int):
+    """The cheap model ranks most matches high, but 8% of them anywhere among the
+    non-matches: a run of low scores without a match is then chance, not safety."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.2
+    stray = rng.random(n) < 0.08
+    cheap = np.where(y & ~stray, rng.uniform(0.5, 1.0, n), rng.uniform(0.0, 0.6, n))
+    return y.astype(int), cheap, np.where(y, 0.9, 0.1)  # the cross-encoder is right
+
+
+def f1_loss(band: Band, labels, cheap, cross) -> float:
+    evidence = np.ones(len(labels), bool)
+    return match_metrics(labels, cross, 0.5).f1 - combined_f1(
+        band, labels, cheap, cross, 0.5, evidence
+    )
+
+
+def test_cross_fitted_band_is_narrower_where_the_widest_overfits():
+    y, cheap, cross = stray_matches(800, 6)
+    fresh = stray_matches(50_000, 99)  # more pairs from the same source
+    single = tune_band(y, cheap, cross, 0.5, tolerance=0.01, cross_fit=False)
+    band = tune_band(y, cheap, cross, 0.5, tolerance=0.01)
+    assert f1_loss(single, y, cheap, cross) <= 0.01 < f1_loss(single, *fresh)  # overfits
+    assert band.enabled and band.cross_fitted and len(band.folds) == 2
+    assert band.low == min(low for low, _ in band.folds)
+    assert band.high == max(high for _, high in band.folds)
+    assert band.low < single.low and band.high >= single.high
+    assert band.decided_share < single.decided_share
+    assert f1_loss(band, y, cheap, cross) <= 0.01
+    assert band.f1 == pytest.approx(1.0 - f1_loss(band, y, cheap, cross))
+    assert f1_loss(band, *fresh) <= 0.01  # holds on the pairs it was not tuned on
+    decided, _ = band.decide(cheap, np.ones(len(y), bool))
+    assert band.decided_share == pytest.approx(decided.mean())
+    assert decided.sum() == band.decided_match + band.decided_non_match
+
+
+def test_cross_fit_is_deterministic_given_the_seed():
+    y, cheap, cross, evidence = synthetic(400, 1)
+    runs = [tune_band(y, cheap, cross, 0.5, evidence=evidence, seed=s) for s in (0, 0, 7)]
+    assert runs[0] == runs[1]
+    assert runs[0].folds != runs[2].folds  # another split
+    fold = band_module._split(y.astype(bool), 3)
+    np.testing.assert_array_equal(fold, band_module._split(y.astype(bool), 3))
+    for cls in (0, 1):  # stratified: each half holds half of each class
+        assert abs(int((fold[y == cls] == 1).sum()) - int((y == cls).sum()) / 2) <= 0.5
+
+
+def test_cross_fitted_band_failing_on_all_pairs_decides_nothing(monkeypatch):
+    y, cheap, cross, evidence = synthetic(400, 0)
+    # fold bands that decide every pair "no match": F1 0 on all the pairs
+    monkeypatch.setattr(
+        band_module, "_fit", lambda *args, **kwargs: Band(1.0, 1.0, 0, 0, 1, 0, 0, 0)
+    )
+    band = tune_band(y, cheap, cross, 0.5, evidence=evidence)
+    assert not band.enabled and "cross-fitted band [1.0000, 1.0000]" in band.reason
+    assert band.folds == ((1.0, 1.0), (1.0, 1.0)) and band.decided_share == 0
 
 
 def test_no_band_keeps_f1_decides_nothing():
@@ -202,6 +263,9 @@ def test_save_load_round_trip(stub_cascade, data, tmp_path):
     np.testing.assert_array_equal(a.decided, b.decided)
     np.testing.assert_array_equal(a.decision, b.decision)
     assert back.to_dict() == stub_cascade.to_dict()
+    assert back.band_ == stub_cascade.band_ and back.band_.cross_fitted
+    older = {k: v for k, v in stub_cascade.band_.to_dict().items() if k != "folds"}
+    assert Band.from_dict(older).folds == ()  # saved before cross-fitting
     file.write_text("{not json", encoding="utf-8")
     with pytest.raises(BemError, match="damaged"):
         Cascade.load(tmp_path)
