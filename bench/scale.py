@@ -19,6 +19,13 @@ with another seed than its training data (unseen products, as in
 
     flock /tmp/bem-cpu.lock .venv/bin/python bench/scale.py --section cascade
 
+**Runs** (``--section runs``): synthetic dedup at 10^4, 10^5 and 10^6 records on the
+local engine and at 10^4 and 10^5 on Spark ``local[2]``, each in a fresh process
+(``bench/scale_runs.py`` says what is run and measured), then the projection to
+10^8 records.
+
+    flock /tmp/bem-cpu.lock .venv/bin/python bench/scale.py --section runs --allow-training
+
 Writes ``bench/results/scale.{json,md}`` (other sections already there are kept).
 """
 
@@ -41,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import common  # noqa: E402
+from bench import common, scale_runs  # noqa: E402
 from data import RecordPairs  # noqa: E402
 
 logger = logging.getLogger("bench.scale")
@@ -165,16 +172,32 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{p['speedup']:.1f}x | {'met' if met else 'NOT met'} |"
             )
         lines.append("")
+    if results.get("runs"):
+        lines += scale_runs.markdown(results["runs"], results.get("runs_run", {}))
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=["cascade"], default="cascade")
+    parser.add_argument("--section", choices=["cascade", "runs"], default="cascade")
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
+    parser.add_argument(
+        "--sizes", nargs="+", type=int, default=list(scale_runs.SIZES), help="runs: local sizes"
+    )
+    parser.add_argument(
+        "--spark-sizes",
+        nargs="*",
+        type=int,
+        default=list(scale_runs.SPARK_SIZES),
+        help="runs: Spark (local[2]) sizes",
+    )
     parser.add_argument("--allow-training", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("ENGINE", "RECORDS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.child:
+        print(json.dumps(scale_runs.child(args.child[0], int(args.child[1]))))
+        return 0
     path = RESULTS / "scale.json"
     results = json.loads(path.read_text()) if path.is_file() else {}
     command = "python bench/scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -193,11 +216,26 @@ def main(argv: list[str] | None = None) -> int:
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "fit_overrides": FIT_OVERRIDES,
         }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    (RESULTS / "scale.md").write_text(markdown(results), encoding="utf-8")
+    else:
+        load("synthetic", allow_training=args.allow_training)  # trained once, before the runs
+        todo = [("local", n) for n in args.sizes] + [("spark", n) for n in args.spark_sizes]
+        for engine, n in todo:  # saved after each run: a stopped pass keeps what it measured
+            results["runs"] = scale_runs.merge(results.get("runs", []), [scale_runs.run(engine, n)])
+            results["runs_run"] = {
+                "command": command.strip(),
+                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                "fit_overrides": FIT_OVERRIDES,
+            }
+            _save(results)
+    _save(results)
     print(markdown(results))
     return 0
+
+
+def _save(results: dict[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "scale.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / "scale.md").write_text(markdown(results), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -73,3 +73,43 @@ def test_cascade_point_counts_what_each_stage_decided():
     assert point["f1_change_points"] == pytest.approx(100 * (point["f1"] - 1.0))
     assert point["decisions_changed_on_transformer_pairs"] == 0
     assert point["band"] == [0.2, 0.8]
+
+
+def test_a_scale_run_measures_stages_memory_recall_and_f1(monkeypatch, tiny_model_dir):
+    """One ``--section runs`` point end to end on a small table with a tiny matcher."""
+    from bench import scale, scale_runs
+    from matcher import Matcher
+
+    matcher = Matcher(model=tiny_model_dir, max_length=128, attributes=["title", "model"])
+    matcher.threshold_ = 0.5
+    monkeypatch.setattr(scale, "load", lambda name, allow_training: matcher)
+    row = scale_runs.child("local", 60)
+    assert row["engine"] == "local" and row["records"] == 60
+    assert set(row["stages"]) >= {"generate", "load_model", "block", "score", "cluster"}
+    assert row["pairs"] > 0 and 0.0 <= row["blocking_recall"] <= 1.0
+    assert 0.0 <= row["f1"] <= 1.0 and row["peak_mb"] > 0
+    assert row["decided_by_cascade"] + row["decided_by_cross_encoder"] == row["pairs"]
+
+
+def test_scale_runs_merge_ratios_and_projection():
+    from bench import scale_runs
+
+    def run(engine, n, seconds):
+        stages = {"block": seconds / 4, "score": seconds / 2, "cluster": seconds / 8}
+        stages["explain"] = seconds / 8
+        return {
+            "engine": engine, "records": n, "seconds": seconds, "pairs": 3 * n, "stages": stages,
+            "peak_mb": 100.0, "decided_by_cross_encoder": n, "pairs_per_second": 3 * n / seconds,
+            "blocking_recall": 0.9, "f1": 0.8,
+        }  # fmt: skip
+
+    old = [run("local", 10, 1.0), run("spark", 10, 9.0)]
+    runs = scale_runs.merge(old, [run("local", 10, 2.0), run("local", 100, 20.0)])
+    assert [(r["engine"], r["records"], r["seconds"]) for r in runs] == [
+        ("local", 10, 2.0), ("local", 100, 20.0), ("spark", 10, 9.0),
+    ]  # fmt: skip
+    text = "\n".join(scale_runs.markdown(runs, {"command": "c", "date": "d"}))
+    assert "time x10.00" in text and "Spark over local at 10 records: 4.50x" in text
+    assert "limiting stage is **score**" in text
+    # 20 s for 100 records on os.cpu_count() cores -> 0.2 s per record, per core x cores
+    assert "1 x 16-core workers" in text
