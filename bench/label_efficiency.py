@@ -225,8 +225,9 @@ def dedupe_point(ds, labels) -> float:
 
 
 def run(
-    datasets, budgets, *, with_dedupe: bool, with_active: bool, command: str
+    datasets, budgets, *, with_dedupe: bool, with_active: bool, command: str, on_point=None
 ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every point; ``on_point(dataset, budget_key, point)`` is called after each."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for dataset in datasets:
         ds = load_magellan(dataset)
@@ -272,6 +273,8 @@ def run(
             point["machine"] = f"{os.cpu_count()} cores, {platform.machine()}"
             out[dataset][str(n)] = point
             logger.info("%s @ %d labels: %s", dataset, n, point)
+            if on_point is not None:
+                on_point(dataset, str(n), point)
     return out
 
 
@@ -349,20 +352,23 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/label_efficiency.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    new = run(
+
+    def save(dataset: str, budget: str, point: dict[str, Any]) -> None:
+        # written after every point: a stopped run keeps what it measured
+        saved.setdefault(dataset, {})[budget] = point
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
+        (RESULTS / "label_efficiency.md").write_text(markdown(saved), encoding="utf-8")
+
+    run(
         args.datasets,
         args.budgets,
         with_dedupe=not args.no_dedupe,
         with_active=not args.no_active,
         command=command.strip(),
+        on_point=save,
     )
-    for dataset, points in new.items():
-        saved.setdefault(dataset, {}).update(points)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
-    text = markdown(saved)
-    (RESULTS / "label_efficiency.md").write_text(text, encoding="utf-8")
-    print(text)
+    print(markdown(saved))
     return 0
 
 
