@@ -32,8 +32,9 @@ def _all_empty_probe(model: Path) -> tuple[float, float]:
     """P(match) of two all-empty records under the demo's model, and its threshold."""
     import pandas as pd
 
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    # the repository first and never bench/ itself (bench/blocking.py would shadow blocking/)
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+    sys.path.insert(0, str(ROOT))
     from bench.evidence import p_all_empty
     from data import RecordPairs
     from matcher import Matcher

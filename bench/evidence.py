@@ -36,8 +36,9 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# the repository first and never bench/ itself (bench/blocking.py would shadow blocking/)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
 from data import RecordPairs  # noqa: E402

@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# the repository first and never bench/ itself (bench/blocking.py would shadow blocking/)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
 
 from bench.common import MAGELLAN, load_magellan, magellan_matcher  # noqa: E402
 from matcher import Matcher, match_metrics  # noqa: E402
