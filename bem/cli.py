@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="when a pair is too long, keep each value's most informative tokens (TF-IDF)",
     )
     p.add_argument(
+        "--join-codes",
+        action="store_true",
+        help="write model-number-like codes without separators (KDL-40V5100 -> KDL40V5100) "
+        "so that two spellings of one code read alike; stored in the model",
+    )
+    p.add_argument(
         "--augment",
         action="append",
         choices=["swap", "shuffle", "span_del", "attr_del"],

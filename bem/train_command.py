@@ -84,6 +84,7 @@ def _train_labelled(args: argparse.Namespace, out: Path) -> int:
         max_length=args.max_length,
         summarize=args.summarize,
         pooling=args.pooling,
+        join_codes=args.join_codes,
         seed=args.seed,
     )
     matcher.fit(
@@ -131,7 +132,9 @@ def _start_model(args: argparse.Namespace, left: Any, right: Any) -> Any:
         from matcher import Matcher
 
         print(f"starting model: {args.model} (a base model, not a matcher: trained from scratch)")
-        return Matcher(args.model, max_length=args.max_length, seed=args.seed)
+        return Matcher(
+            args.model, max_length=args.max_length, join_codes=args.join_codes, seed=args.seed
+        )
     if saved.is_dir():
         print(f"starting model: the session's, {saved}")
         return _load_matcher(str(saved))

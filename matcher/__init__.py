@@ -7,6 +7,7 @@
 from matcher.backbone import default_model_path
 from matcher.band import Band, tune_band
 from matcher.cascade import Cascade, CascadeContributions, CascadeRouting, fit_cascade
+from matcher.codes import join_codes
 from matcher.constants import __version__
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer, TokenLabel
 from matcher.evidence import shared_evidence, shared_evidence_mask
@@ -39,6 +40,7 @@ __all__ = [
     "check_schema",
     "default_model_path",
     "fit_cascade",
+    "join_codes",
     "match_metrics",
     "parse_renames",
     "predict_with_cascade",

@@ -220,8 +220,9 @@ class PairEncoder:
         return out
 
     def value_token_ids(self, values: Iterable[str]) -> list[list[int]]:
-        """Token ids of values, tokenized alone (for fitting the summarizer)."""
-        values = [v for v in values if v]
+        """Token ids of values as the serializer writes them, tokenized alone (for
+        fitting the summarizer)."""
+        values = [self.serializer.render(v) for v in values if v]
         if not values:
             return []
         return self.tokenizer(values, add_special_tokens=False)["input_ids"]

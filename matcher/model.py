@@ -80,6 +80,9 @@ class Matcher(ScoringMixin):
             states; the default, because the packaged MiniLM was trained as a
             mean-pooled sentence encoder) or ``"cls"`` (the [CLS] state, as
             Ditto and ``AutoModelForSequenceClassification`` do).
+        join_codes: serialize model-number-like codes without their inner
+            separators (``KDL-40V5100`` -> ``KDL40V5100``), so that two spellings
+            of one code tokenize alike (:func:`matcher.codes.join_codes`).
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class Matcher(ScoringMixin):
         val_token: str = "VAL",
         cache_size: int = 200_000,
         pooling: Literal["mean", "cls"] = "mean",
+        join_codes: bool = False,
     ) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
@@ -120,6 +124,7 @@ class Matcher(ScoringMixin):
         self.val_token = val_token
         self.cache_size = cache_size
         self.pooling = pooling
+        self.join_codes = bool(join_codes)
         self._cache: dict[tuple, EncodedPair] = {}
         self._quantized: Any = None
         self.history_: list[dict[str, float]] = []
@@ -165,9 +170,7 @@ class Matcher(ScoringMixin):
         model.to(self.device).eval()
         self.model_ = model
         self.tokenizer_ = tokenizer
-        self.serializer_ = PairSerializer(
-            attributes=self.attributes, col_token=self.col_token, val_token=self.val_token
-        )
+        self.serializer_ = self._serializer(self.attributes)
         self.encoder_ = PairEncoder(
             tokenizer, self.serializer_, max_length=self.max_length, summarizer=summarizer
         )
@@ -189,6 +192,14 @@ class Matcher(ScoringMixin):
         if "blocking_" not in self.__dict__:  # one set before the set-up (tuned) is kept
             self.blocking_: dict[str, Any] | None = config.blocking
         self._ready = True
+
+    def _serializer(self, attributes: Sequence[str] | None) -> PairSerializer:
+        return PairSerializer(
+            attributes=attributes,
+            col_token=self.col_token,
+            val_token=self.val_token,
+            join_codes=self.join_codes,
+        )
 
     @property
     def attributes_(self) -> list[str] | None:
@@ -218,9 +229,7 @@ class Matcher(ScoringMixin):
         check_schema(train.left, attributes, name="training left")
         if train.right is not train.left:
             check_schema(train.right, attributes, name="training right")
-        self.serializer_ = PairSerializer(
-            attributes=attributes, col_token=self.col_token, val_token=self.val_token
-        )
+        self.serializer_ = self._serializer(attributes)
         encoder.serializer = self.serializer_
         self.config_.attributes = list(attributes)
         self.config_.serializer = self.serializer_.to_dict()
@@ -357,6 +366,7 @@ class Matcher(ScoringMixin):
             col_token=ser.get("col_token", "COL"),
             val_token=ser.get("val_token", "VAL"),
             pooling=cfg.pooling,
+            join_codes=bool(ser.get("join_codes", False)),
         )
         matcher._install(
             saved.model,

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from matcher.codes import join_codes
+
 __all__ = ["PairSerializer", "SerializedPair", "Span"]
 
 Side = Literal["left", "right"]
@@ -74,6 +76,9 @@ class PairSerializer:
         missing: the text written for a missing (``None``) value.
         include_names: write ``COL <name>`` before each value (Ditto does);
             with ``False`` only ``VAL <value>`` is written.
+        join_codes: write model-number-like codes without their inner
+            separators (``KDL-40V5100`` -> ``KDL40V5100``, :func:`matcher.codes.join_codes`),
+            so that two spellings of one code tokenize alike.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class PairSerializer:
         val_token: str = "VAL",
         missing: str = "",
         include_names: bool = True,
+        join_codes: bool = False,
     ) -> None:
         if attributes is not None:
             attributes = list(attributes)
@@ -98,6 +104,12 @@ class PairSerializer:
         self.val_token = val_token
         self.missing = missing
         self.include_names = include_names
+        self.join_codes = bool(join_codes)
+
+    def render(self, value: object) -> str:
+        """The text a value is written as (``missing`` for ``None``)."""
+        text = self.missing if value is None else str(value)
+        return join_codes(text) if self.join_codes else text
 
     def attribute_order(
         self, left: Mapping[str, str | None], right: Mapping[str, str | None]
@@ -141,8 +153,7 @@ class PairSerializer:
                 return start, pos
 
             for attr in attrs:
-                value = record.get(attr)
-                value = self.missing if value is None else str(value)
+                value = self.render(record.get(attr))
                 if self.include_names:
                     add(self.col_token)
                     start, end = add(str(attr))
@@ -161,4 +172,5 @@ class PairSerializer:
             "val_token": self.val_token,
             "missing": self.missing,
             "include_names": self.include_names,
+            "join_codes": self.join_codes,
         }

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from data import RecordPairs
+from matcher.codes import CODE, is_code
 
 __all__ = ["ATTRIBUTE_KINDS", "RECORD", "RECORD_KINDS", "SimilarityFeatures", "normalise_value"]
 
@@ -56,7 +57,6 @@ _PARTIAL_CHARS = 64
 _PUNCT = re.compile(r"[^\w\s.]|_|(?<!\d)\.|\.(?!\d)")
 _SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_CODE = re.compile(r"[^\W_]+(?:[-/.][^\W_]+)*")
 _DIGIT = re.compile(r"\d")
 
 
@@ -80,11 +80,6 @@ def _numbers(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def _is_code(token: str) -> bool:
-    """At least 3 characters, letters and digits mixed (tokens are alphanumeric)."""
-    return len(token) >= 3 and not token.isdigit() and not token.isalpha()
-
-
 def _codes(raw: str) -> frozenset[str]:
     """Model-number-like tokens of a raw value, read with their separators dropped
     (``"WH-1000XM4"`` -> ``"wh1000xm4"``); a short word next to a number also
@@ -94,12 +89,12 @@ def _codes(raw: str) -> frozenset[str]:
         return frozenset()
     tokens = [
         t.replace("-", "").replace("/", "").replace(".", "")
-        for t in _CODE.findall(unicodedata.normalize("NFKC", raw).casefold())
+        for t in CODE.findall(unicodedata.normalize("NFKC", raw).casefold())
     ]
-    out = {t for t in tokens if _is_code(t)}
+    out = {t for t in tokens if is_code(t)}
     for a, b in itertools.pairwise(tokens):
         short = (a.isalpha() and len(a) <= 3) or (b.isalpha() and len(b) <= 3)
-        if short and _is_code(a + b):
+        if short and is_code(a + b):
             out.add(a + b)
     return frozenset(out)
 

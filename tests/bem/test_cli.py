@@ -43,6 +43,7 @@ def workspace(tmp_path_factory, tiny_model_dir):
             "--max-length",
             "96",
             "--summarize",
+            "--join-codes",
             "--pooling",
             "cls",
             "--augment",
@@ -96,6 +97,7 @@ def test_train_writes_a_bem_model(workspace):
     assert not list(model.glob("*.bin")) and not list(model.glob("*.pkl"))
     config = json.loads((model / "config.json").read_text())
     assert config["pooling"] == "cls" and config["summarize"] is True
+    assert config["serializer"]["join_codes"] is True
 
 
 def test_refuses_to_overwrite_a_model_without_flag(workspace, capsys):
