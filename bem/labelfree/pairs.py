@@ -12,7 +12,14 @@
   (rapidfuzz token-set ratio at or above the positives' 33rd percentile) are
   left out;
 - **random negatives**: a record against a noisy copy of a random other record
-  (in linkage, one of the other table).
+  (in linkage, one of the other table);
+- in linkage, **cross-table pseudo-pairs** (:func:`cross_table_pairs`): the
+  two tables' unambiguous mutual best matches on the key as positives, each
+  against a noisy copy of its partner, so that the model also sees how the two
+  sources write one entity differently (a self-pair never shows that); and the
+  positive's other blocked candidates in the other table as negatives (each
+  table is free of duplicates, so a record has at most one partner). No label
+  is read: the pairs come from the blocker's scores alone.
 
 Both sides of every pair are built the same way (an original on the left, a
 noisy copy on the right), so a copy's noise is no clue to the label.
@@ -62,6 +69,7 @@ def self_supervised_pairs(
     hard_negatives: int = 2,
     random_negatives: int = 1,
     noise: float = 1.0,
+    cross_pairs: bool = True,
     seed: int = 0,
 ) -> RecordPairs:
     """Labelled pairs built from the tables alone (see the module docstring).
@@ -73,6 +81,8 @@ def self_supervised_pairs(
         hard_negatives: blocked neighbours per sampled record (at most).
         random_negatives: random other records per sampled record.
         noise: scales the copies' corruption rates.
+        cross_pairs: in linkage, add the cross-table pseudo-pairs (at most
+            ``max_records // 2`` positives).
     """
     from bem.pipeline import default_key
     from blocking import FuzzyBlocker
@@ -121,6 +131,17 @@ def self_supervised_pairs(
                     kept += 1
         logger.info("self-supervised: %d hard negatives from table %d", kept, s)
 
+    if right is not None and cross_pairs:
+        cross = cross_table_pairs(
+            left, right, key=key, limit=max_records // 2, negatives=hard_negatives, rng=rng
+        )
+        pairs += cross
+        logger.info(
+            "self-supervised: %d cross-table pseudo-positives, %d pseudo-negatives",
+            sum(y for *_, y in cross),
+            sum(1 - y for *_, y in cross),
+        )
+
     # random negatives (linkage: across the tables)
     for i, s in zip(chosen, side[chosen]):
         others = np.flatnonzero(side != s) if right is not None else None
@@ -132,9 +153,9 @@ def self_supervised_pairs(
                 j += j >= i
             pairs.append((ids[i], ids[j] + COPY, 0))
 
-    frame = pd.DataFrame(pairs, columns=["ltable_id", "rtable_id", "label"]).drop_duplicates(
-        subset=["ltable_id", "rtable_id"]
-    )
+    frame = pd.DataFrame(pairs, columns=["ltable_id", "rtable_id", "label"])
+    # a pair drawn twice keeps its first label (a pseudo-positive is never also a negative)
+    frame = frame.drop_duplicates(subset=["ltable_id", "rtable_id"])
     frame["label"] = frame["label"].astype("int8")
     others = sorted({r[: -len(COPY)] for r in frame["rtable_id"]} - wanted)
     copies = pd.concat(
@@ -148,3 +169,63 @@ def self_supervised_pairs(
         len(pool),
     )
     return RecordPairs(pool.loc[used_left], copies, frame.reset_index(drop=True))
+
+
+CROSS_MIN_SCORE = 80.0
+"""A cross-table pseudo-positive's key similarity (rapidfuzz token-set ratio, 0-100), at least."""
+CROSS_MIN_MARGIN = 10.0
+"""...and its lead over either record's next-best candidate: an unambiguous best match."""
+
+
+def cross_table_pairs(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    *,
+    key: Sequence[str],
+    limit: int,
+    negatives: int,
+    rng: np.random.Generator,
+) -> list[tuple[str, str, int]]:
+    """Pseudo-labelled pairs across two duplicate-free tables, from blocking scores alone.
+
+    A pair is a pseudo-positive when each record is the other's best candidate
+    (the fuzzy blocker's, top ``negatives + 1`` per record both ways), its score
+    is at least :data:`CROSS_MIN_SCORE` and it leads both records' next-best
+    candidates by :data:`CROSS_MIN_MARGIN`. At most ``limit`` of them (a random
+    sample), each with up to ``negatives`` of its left record's other candidates
+    as pseudo-negatives. Ids are the pool's (``left:<id>``, ``right:<id>~copy``).
+    """
+    from blocking import FuzzyBlocker
+
+    if limit < 1 or len(left) == 0 or len(right) == 0:
+        return []
+    blocker = FuzzyBlocker(key=key, top_k=negatives + 1, progress=False)
+    cands = blocker.candidates(left, right)[["ltable_id", "rtable_id", "score"]]
+    if cands.empty:
+        return []
+    cands = cands.astype({"ltable_id": str, "rtable_id": str})
+    ranked = {}
+    for side, other in (("ltable_id", "rtable_id"), ("rtable_id", "ltable_id")):
+        top = cands.sort_values([side, "score"], ascending=[True, False], kind="stable")
+        first = top.groupby(side, sort=False).head(1).set_index(side)
+        second = top.groupby(side, sort=False).nth(1).set_index(side)["score"]
+        ranked[side] = (first[other], first["score"], second)
+    best_r, best_score, second_l = ranked["ltable_id"]
+    best_l, _, second_r = ranked["rtable_id"]
+    chosen = []
+    for lid, rid in best_r.items():
+        score = float(best_score[lid])
+        if best_l.get(rid) != lid or score < CROSS_MIN_SCORE:
+            continue
+        runner_up = max(float(second_l.get(lid, 0.0)), float(second_r.get(rid, 0.0)))
+        if score - runner_up >= CROSS_MIN_MARGIN:
+            chosen.append((lid, rid))
+    if len(chosen) > limit:
+        chosen = [chosen[i] for i in np.sort(rng.choice(len(chosen), size=limit, replace=False))]
+    others = cands.groupby("ltable_id", sort=False)["rtable_id"].apply(list)
+    out: list[tuple[str, str, int]] = []
+    for lid, rid in chosen:
+        out.append((f"left:{lid}", f"right:{rid}{COPY}", 1))
+        for other in [r for r in others.get(lid, []) if r != rid][:negatives]:
+            out.append((f"left:{lid}", f"right:{other}{COPY}", 0))
+    return out

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from bem.labelfree import fit_label_free, self_supervised_pairs
+from bem.labelfree.pairs import cross_table_pairs
 from data import make_dedup, make_linkage, noisy_copy
 
 
@@ -41,7 +42,8 @@ def _check(pairs):
     assert set(frame["ltable_id"]) <= set(pairs.left.index)
     assert set(frame["rtable_id"]) <= set(pairs.right.index)
     own = frame["rtable_id"] == frame["ltable_id"] + "~copy"
-    # a record against its own copy is a positive, and every positive is one
+    # a record against its own copy is a positive, and (without cross-table pseudo-pairs)
+    # every positive is one
     assert (frame.loc[own, "label"] == 1).all() and (frame.loc[~own, "label"] == 0).all()
     assert not frame.duplicated(["ltable_id", "rtable_id"]).any()
 
@@ -57,7 +59,9 @@ def test_dedup_self_supervised_pairs(dedup_records):
 
 
 def test_linkage_negatives_stay_inside_a_table_or_go_across_at_random(linkage):
-    pairs = self_supervised_pairs(linkage.left, linkage.right, key=["title"], max_records=60)
+    pairs = self_supervised_pairs(
+        linkage.left, linkage.right, key=["title"], max_records=60, cross_pairs=False
+    )
     _check(pairs)
     frame = pairs.pairs
     side_l = frame["ltable_id"].str.split(":").str[0]
@@ -66,6 +70,40 @@ def test_linkage_negatives_stay_inside_a_table_or_go_across_at_random(linkage):
     neg = frame["label"] == 0
     # every record gets one random negative from the other table
     assert int((neg & (side_l != side_r)).sum()) == 60
+
+
+def test_cross_table_pseudo_pairs_are_unambiguous_mutual_best_matches(linkage):
+    """The pseudo-positives across the tables: mostly true matches, found without a label."""
+    pairs = self_supervised_pairs(linkage.left, linkage.right, key=["title"], max_records=60)
+    frame = pairs.pairs
+    side_l = frame["ltable_id"].str.split(":").str[0]
+    side_r = frame["rtable_id"].str.split(":").str[0]
+    own = frame["rtable_id"] == frame["ltable_id"] + "~copy"
+    cross = (side_l == "left") & (side_r == "right") & ~own
+    positives = frame[cross & (frame["label"] == 1)]
+    assert 0 < len(positives) <= 30  # at most max_records // 2
+    # each record has at most one pseudo-partner
+    assert not positives["ltable_id"].duplicated().any()
+    assert not positives["rtable_id"].duplicated().any()
+    matches = linkage.matches.astype(str)
+    truth = set(zip(matches["ltable_id"], matches["rtable_id"]))
+    found = [
+        (a.split(":", 1)[1], b.split(":", 1)[1][: -len("~copy")])
+        for a, b in zip(positives["ltable_id"], positives["rtable_id"])
+    ]
+    precision = np.mean([p in truth for p in found])
+    assert precision >= 0.8, precision
+    assert set(frame["rtable_id"]) <= set(pairs.right.index)
+    # the pseudo-negatives are the positives' other candidates, never a pseudo-positive
+    direct = cross_table_pairs(
+        linkage.left, linkage.right, key=["title"], limit=30, negatives=2,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    pos = {(a, b) for a, b, y in direct if y == 1}
+    neg = {(a, b) for a, b, y in direct if y == 0}
+    assert pos and neg and not pos & neg
+    assert {a for a, _ in neg} <= {a for a, _ in pos}
+    assert len(neg) <= 2 * len(pos)
 
 
 def test_fit_label_free_trains_without_labels(tiny_model_dir, dedup_records, tmp_path):
