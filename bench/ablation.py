@@ -56,6 +56,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "config": {},
         "fit": {"blank_augment": 0.0},
     },
+    "blank_non_matches": {
+        "about": "no-evidence copies of non-matches only (blank_sources='non_matches'): "
+        "every augmented label certain",
+        "config": {},
+        "fit": {"blank_augment": 0.1, "blank_sources": "non_matches"},
+    },
     "join_codes": {
         "about": "codes serialized without separators (Matcher(join_codes=True))",
         "config": {"join_codes": True},

@@ -13,6 +13,12 @@ match. It draws, from the training pairs:
   non-match stays a non-match; a match stays a match only while another
   attribute is non-empty on both sides (:func:`~matcher.evidence.shared_evidence`),
   and is labelled 0 otherwise, like every pair without shared evidence.
+
+With ``sources="non_matches"`` the one-sided and blanked copies are drawn from
+the non-matches only, so every label is certain: a match blanked down to a
+weak attribute (a price alone) is never asserted a match, and a match whose
+evidence sits in different fields on the two sides is never asserted a
+non-match. The all-empty pairs are the same either way.
 """
 
 from __future__ import annotations
@@ -20,15 +26,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from matcher.evidence import is_empty, shared_evidence
 
-__all__ = ["AUGMENTATIONS", "BLANK_KINDS", "BlankedPairs", "augment_pair", "blank_pairs"]
+__all__ = [
+    "AUGMENTATIONS",
+    "BLANK_KINDS",
+    "BLANK_SOURCES",
+    "BlankedPairs",
+    "augment_pair",
+    "blank_pairs",
+]
 
 AUGMENTATIONS = ("swap", "shuffle", "span_del", "attr_del")
 BLANK_KINDS = ("empty", "one_sided", "blanked")
+BLANK_SOURCES = ("all", "non_matches")
 NO_EVIDENCE_SHARE = 0.5
 """Share of :func:`blank_pairs`' output that is no-evidence pairs (at least one)."""
 Record = dict[str, "str | None"]
@@ -94,6 +109,7 @@ def blank_pairs(
     *,
     n: int,
     rng: np.random.Generator,
+    sources: Literal["all", "non_matches"] = "all",
 ) -> BlankedPairs:
     """``n`` pairs without some (or all) of their evidence, drawn from ``records``.
 
@@ -101,11 +117,13 @@ def blank_pairs(
     of those (at least one) all-empty, the others one-sided copies. The
     rest are blanked copies, each with ``k >= 1`` attributes that are non-empty
     on some side blanked on both (``k`` geometric, mean about 2, at most all of
-    them), labelled as the module docstring says. The inputs are not modified.
+    them), labelled as the module docstring says. ``sources`` picks the pairs
+    copied: ``"all"`` or ``"non_matches"`` (see the module docstring). The inputs
+    are not modified.
 
     Raises:
-        ValueError: ``n`` is negative, ``attributes`` is empty, or ``records``
-            is empty while ``n`` asks for copies.
+        ValueError: ``n`` is negative, ``attributes`` is empty, ``sources`` is
+            unknown, or there is no pair to copy while ``n`` asks for copies.
     """
     if n < 0:
         raise ValueError(f"n must be at least 0, got {n}")
@@ -115,10 +133,16 @@ def blank_pairs(
     labels = np.asarray(labels, dtype=int)
     if len(labels) != len(records):
         raise ValueError(f"got {len(labels)} labels for {len(records)} pairs")
+    if sources not in BLANK_SOURCES:
+        raise ValueError(f"sources must be one of {BLANK_SOURCES}, got {sources!r}")
+    pool = np.arange(len(records)) if sources == "all" else np.flatnonzero(labels != 1)
     n_none = min(n, max(1, round(n * NO_EVIDENCE_SHARE))) if n else 0
     n_empty = min(n_none, max(1, math.ceil(n_none / 4))) if n_none else 0
-    if n > n_empty and not len(records):
-        raise ValueError("records is empty; blanked copies need training pairs to copy")
+    if n > n_empty and not len(pool):
+        raise ValueError(
+            "no pair to copy: blanked copies need training pairs"
+            + (" that are non-matches" if sources == "non_matches" else "")
+        )
     out: list[tuple[Record, Record]] = []
     out_labels: list[int] = []
     kinds: list[str] = []
@@ -129,7 +153,7 @@ def blank_pairs(
         out_labels.append(0)
         kinds.append("empty")
         source.append(-1)
-    picks = rng.integers(len(records), size=n - n_empty) if n > n_empty else []
+    picks = pool[rng.integers(len(pool), size=n - n_empty)] if n > n_empty else []
     for j, i in enumerate(picks):
         a, b = records[int(i)]
         left = {k: a.get(k) for k in attributes}

@@ -253,6 +253,7 @@ class Matcher(ScoringMixin):
         max_grad_norm: float = 1.0,
         negatives_per_positive: float | None = None,
         blank_augment: float = 0.1,
+        blank_sources: Literal["all", "non_matches"] = "all",
         cascade: bool = True,
         cascade_tolerance: float = 0.005,
         progress: bool = True,
@@ -288,6 +289,7 @@ class Matcher(ScoringMixin):
             max_grad_norm=max_grad_norm,
             negatives_per_positive=negatives_per_positive,
             blank_augment=blank_augment,
+            blank_sources=blank_sources,
             progress=progress,
         )
         if result.threshold is not None:

@@ -117,6 +117,7 @@ def fit_matcher(
     max_grad_norm: float = 1.0,
     negatives_per_positive: float | None = None,
     blank_augment: float = 0.1,
+    blank_sources: Literal["all", "non_matches"] = "all",
     progress: bool = True,
 ) -> FitResult:
     """Fine-tune ``matcher`` on labelled pairs; the best epoch's weights stay in it.
@@ -147,6 +148,9 @@ def fit_matcher(
             attributes blanked on both sides, a match staying a match only while
             another attribute is non-empty on both sides. Teaches the model that
             missing evidence is no evidence of a match.
+        blank_sources: the pairs those copies are made of: ``"all"``, or
+            ``"non_matches"`` only (every label certain; see
+            :mod:`matcher.augmentation`).
         progress: show a progress bar with the loss and validation F1.
     """
     import torch
@@ -244,7 +248,9 @@ def fit_matcher(
             picked = np.arange(len(base))
         n_pairs, y_epoch = len(picked), y_all
         if n_blank:
-            extra = blank_pairs(records, labels, attributes, n=n_blank, rng=rng)
+            extra = blank_pairs(
+                records, labels, attributes, n=n_blank, rng=rng, sources=blank_sources
+            )
             encoded += encoder.encode(extra.records)
             y_epoch = torch.cat([y_all, torch.tensor(extra.labels, dtype=torch.float32)])
             picked = np.r_[picked, len(base) + np.arange(n_blank)]
@@ -314,6 +320,7 @@ def fit_matcher(
             "early_stopping": early_stopping,
             "negatives_per_positive": negatives_per_positive,
             "blank_augment": blank_augment,
+            "blank_sources": blank_sources,
             "max_length": matcher.max_length,
             "summarize": matcher.summarize,
             "seed": matcher.seed,

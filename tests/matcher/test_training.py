@@ -98,6 +98,25 @@ def test_blank_pairs_are_the_intended_pairs():
     assert TRAIN[0][1] == {"title": "sony kdl", "brand": "sony"}  # inputs untouched
 
 
+def test_blank_pairs_from_non_matches_only_carry_certain_labels():
+    out = blank_pairs(
+        TRAIN, LABELS, ATTRS, n=40, rng=np.random.default_rng(3), sources="non_matches"
+    )
+    assert len(out) == 40 and out.kinds.count("empty") == 5
+    copied = out.source[out.source >= 0]
+    assert len(copied) == 35 and set(copied.tolist()) == {3}  # the only non-match
+    assert out.labels.tolist() == [0] * 40
+    # the default draws exactly as before the option existed
+    a = blank_pairs(TRAIN, LABELS, ATTRS, n=40, rng=np.random.default_rng(3))
+    b = blank_pairs(TRAIN, LABELS, ATTRS, n=40, rng=np.random.default_rng(3), sources="all")
+    assert a.records == b.records
+    with pytest.raises(ValueError, match="sources"):
+        blank_pairs(TRAIN, LABELS, ATTRS, n=3, rng=np.random.default_rng(0), sources="some")
+    with pytest.raises(ValueError, match="non-matches"):
+        blank_pairs(TRAIN[:3], LABELS[:3], ATTRS, n=3, rng=np.random.default_rng(0),
+                    sources="non_matches")  # fmt: skip
+
+
 def test_blank_pairs_are_deterministic_by_seed():
     def draw(seed):
         return blank_pairs(TRAIN, LABELS, ATTRS, n=12, rng=np.random.default_rng(seed))
