@@ -193,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         help="runs: Spark (local[2]) sizes",
     )
     parser.add_argument("--allow-training", action="store_true")
+    parser.add_argument(
+        "--run-timeout",
+        type=float,
+        default=3600.0,
+        help="runs: stop a run after this many seconds (the 10^6 target is 1 hour)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "RECORDS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -221,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         load("synthetic", allow_training=args.allow_training)  # trained once, before the runs
         todo = [("local", n) for n in args.sizes] + [("spark", n) for n in args.spark_sizes]
         for engine, n in todo:  # saved after each run: a stopped pass keeps what it measured
-            results["runs"] = scale_runs.merge(results.get("runs", []), [scale_runs.run(engine, n)])
+            row = scale_runs.run(engine, n, timeout=args.run_timeout)
+            results["runs"] = scale_runs.merge(results.get("runs", []), [row])
             results["runs_run"] = {
                 "command": command.strip(),
                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -121,14 +121,25 @@ def child(engine_name: str, n_records: int) -> dict[str, Any]:
 
 
 def run(engine_name: str, n_records: int, *, timeout: float | None = None) -> dict[str, Any]:
-    """One run in a fresh process; its figures."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "scale.py"), "--child", engine_name, str(n_records)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=timeout,
-    )
+    """One run in a fresh process; its figures (``timed_out`` when it ran past ``timeout``
+    seconds: the run is stopped and only its size and the limit are reported)."""
+    try:
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "scale.py"),
+                "--child",
+                engine_name,
+                str(n_records),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        logger.warning("run %s %d stopped after %.0f s", engine_name, n_records, timeout)
+        return {"engine": engine_name, "records": n_records, "timed_out": True, "seconds": timeout}
     if out.returncode != 0:
         raise RuntimeError(
             f"scale run {engine_name} {n_records} failed ({out.returncode}):\n{out.stderr[-3000:]}"
@@ -148,6 +159,7 @@ def merge(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str
 def _ratio_lines(runs: list[dict[str, Any]]) -> list[str]:
     lines = []
     by = {(r["engine"], r["records"]): r for r in runs}
+    by = {k: r for k, r in by.items() if not r.get("timed_out")}
     for engine in ("local", "spark"):
         sizes = sorted(n for e, n in by if e == engine)
         for small, big in itertools.pairwise(sizes):
@@ -171,7 +183,7 @@ def projection(runs: list[dict[str, Any]], *, records: int = 10**8, cores: int =
     """Projected time for ``records`` on workers of ``cores`` cores, from the largest local
     run's seconds per record per stage (each stage assumed to scale linearly in records
     and in cores, which blocking's joins and clustering's rounds do only roughly)."""
-    local = [r for r in runs if r["engine"] == "local"]
+    local = [r for r in runs if r["engine"] == "local" and not r.get("timed_out")]
     if not local:
         return []
     base = max(local, key=lambda r: r["records"])
@@ -207,6 +219,12 @@ def markdown(runs: list[dict[str, Any]], meta: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
+        if r.get("timed_out"):
+            lines.append(
+                f"| {r['engine']} | {r['records']:,} | stopped after {r['seconds']:.0f} s, "
+                "unfinished | | | | | | | | | | |"
+            )
+            continue
         s = r["stages"]
         share = r["decided_by_cross_encoder"] / max(r["pairs"], 1)
         lines.append(

@@ -108,7 +108,9 @@ def test_scale_runs_merge_ratios_and_projection():
     assert [(r["engine"], r["records"], r["seconds"]) for r in runs] == [
         ("local", 10, 2.0), ("local", 100, 20.0), ("spark", 10, 9.0),
     ]  # fmt: skip
+    runs.append({"engine": "local", "records": 1000, "timed_out": True, "seconds": 60.0})
     text = "\n".join(scale_runs.markdown(runs, {"command": "c", "date": "d"}))
+    assert "| local | 1,000 | stopped after 60 s, unfinished |" in text
     assert "time x10.00" in text and "Spark over local at 10 records: 4.50x" in text
     assert "limiting stage is **score**" in text
     # 20 s for 100 records on os.cpu_count() cores -> 0.2 s per record, per core x cores
