@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,3 +117,47 @@ def test_scale_runs_merge_ratios_and_projection():
     assert "limiting stage is **score**" in text
     # 20 s for 100 records on os.cpu_count() cores -> 0.2 s per record, per core x cores
     assert "1 x 16-core workers" in text
+
+
+@pytest.mark.spark
+def test_a_spark_scale_run_gives_the_local_entities_figures(monkeypatch, tiny_model_dir):
+    """The ``--section runs`` child on Spark: same candidates and entities as locally."""
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'bem[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("java is not installed (Spark needs a JRE)")
+    from bench import scale, scale_runs
+    from matcher import Matcher
+
+    matcher = Matcher(model=tiny_model_dir, max_length=128, attributes=["title", "model"])
+    matcher.threshold_ = 0.5
+    monkeypatch.setattr(scale, "load", lambda name, allow_training: matcher)
+    spark = scale_runs.child("spark", 60)
+    local = scale_runs.child("local", 60)
+    assert spark["engine"] == "spark" and spark["master"] == "local[2]"
+    for key in ("pairs", "blocking_recall", "f1", "decided_by_cross_encoder"):
+        assert spark[key] == pytest.approx(local[key]), key
+    # the JVM and the Python workers are counted: more than the driver alone
+    assert spark["peak_mb_tree"] > spark["peak_mb_driver"]
+
+
+def test_tree_memory_counts_the_children():
+    import subprocess
+    import sys
+    import time
+
+    from bench.scale_runs import _tree_rss_mb
+
+    alone = _tree_rss_mb(os.getpid())
+    child = subprocess.Popen(
+        [sys.executable, "-c", "x = bytearray(300 * 2**20); import time; time.sleep(30)"]
+    )
+    try:
+        deadline = time.time() + 20
+        while _tree_rss_mb(os.getpid()) < alone + 250 and time.time() < deadline:
+            time.sleep(0.2)
+        assert _tree_rss_mb(os.getpid()) >= alone + 250
+    finally:
+        child.kill()
+        child.wait()
