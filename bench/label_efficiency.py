@@ -286,6 +286,24 @@ ANCHORS = {
 TARGETS = {"0": (0.52, 0.48, 0.96), "500": (0.68, 0.615, 0.97)}
 
 
+def _ablation_lines(results: dict[str, Any]) -> list[str]:
+    """Earlier measurements of a variant (``label_efficiency-<name>.json``) beside these."""
+    lines = []
+    for path in sorted(RESULTS.glob("label_efficiency-*.json")):
+        saved = json.loads(path.read_text())
+        name = path.stem.split("-", 1)[1]
+        rows = []
+        for dataset, points in saved["results"].items():
+            for n, p in sorted(points.items(), key=lambda kv: int(kv[0])):
+                now = results.get(dataset, {}).get(n)
+                rows.append(
+                    f"{dataset} @ {n}: {100 * p['random_f1']:.1f}"
+                    + (f" (now {100 * now['random_f1']:.1f})" if now else "")
+                )
+        lines += ["", f"Variant `{name}` ({saved['about']}): " + "; ".join(rows) + "."]
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     points = [p for block in results.values() for p in block.values()]
     commands = sorted({p["command"] for p in points})
@@ -318,6 +336,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {dataset} | {n} | {p['positives']} | {100 * p['random_f1']:.1f} | "
                 f"{active} | {dedupe} | {p['train_seconds'] / 60:.1f} |"
             )
+    lines += _ablation_lines(results)
     lines += ["", "Targets and anchors (abt_buy / amazon_google / dblp_acm):", ""]
     for n, (goal, anchor) in ((n, (TARGETS[n], ANCHORS[n])) for n in TARGETS):
         got = []
