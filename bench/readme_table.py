@@ -253,6 +253,84 @@ def scale_rows(res: dict[str, Any]) -> list[Row]:
     ]
 
 
+LABEL_TARGETS = {"0": (0.52, 0.48, 0.96), "500": (0.68, 0.615, 0.97)}
+LABEL_SETS = ("abt_buy", "amazon_google", "dblp_acm")
+
+
+def label_efficiency_rows(res: dict[str, Any]) -> list[Row]:
+    rows = []
+    for n, goal in LABEL_TARGETS.items():
+        points = {s: res[s][n] for s in LABEL_SETS if n in res.get(s, {})}
+        if not points:
+            continue
+        ok = len(points) == len(LABEL_SETS) and all(
+            p["random_f1"] >= t and (n == "0" or p["random_f1"] > p.get("dedupe_f1", 1.0))
+            for (s, p), t in zip(points.items(), goal)
+        )
+        measured = ", ".join(
+            f"{s} {100 * p['random_f1']:.1f}"
+            + (f" (dedupe {100 * p['dedupe_f1']:.1f})" if "dedupe_f1" in p else "")
+            for s, p in points.items()
+        )
+        what = "label-free model, test F1 (0 labels)" if n == "0" else f"{n} random labels, test F1"
+        target = " / ".join(f"{100 * t:g}" for t in goal) + (
+            " and above dedupe" if n != "0" else ""
+        )
+        commands = sorted({p["command"] for p in points.values()})
+        rows.append(
+            (what, measured, f">= {target}: {_verdict(ok)}", "; ".join(f"`{c}`" for c in commands))
+        )
+    return rows
+
+
+def label_latency_rows(res: dict[str, Any]) -> list[Row]:
+    during = res.get("during_retrain", {})
+    if not during.get("questions"):
+        return []
+    return [
+        (
+            "`bem label`: wait for the next question while a retrain runs",
+            f"p50 {during['p50_s']:.2f} s, p90 {during['p90_s']:.2f} s ({during['questions']} "
+            f"questions, {res['dataset']})",
+            f"p90 < 1 s: {_verdict(during['p90_s'] < 1.0)}",
+            f"`{res['command']}`",
+        )
+    ]
+
+
+def scale_run_rows(res: dict[str, Any]) -> list[Row]:
+    runs = [r for r in res.get("runs", []) if not r.get("timed_out")]
+    if not runs:
+        return []
+    command = f"`{res['runs_run']['command']}`"
+    rows = []
+    big = [r for r in runs if r["engine"] == "local" and r["records"] >= 10**6]
+    if big:
+        r = big[0]
+        ok = r["seconds"] < 3600 and r["peak_mb"] < 8192
+        rows.append(
+            (
+                f"synthetic dedup, {r['records']:,} records, local engine",
+                f"{r['seconds'] / 60:.1f} min, peak {r['peak_mb'] / 1024:.1f} GB, F1 "
+                f"{100 * r['f1']:.1f}, blocking recall {r['blocking_recall']:.3f}",
+                f"< 1 hour and < 8 GB: {_verdict(ok)}",
+                command,
+            )
+        )
+    by = {(r["engine"], r["records"]): r for r in runs}
+    if ("spark", 100_000) in by and ("local", 100_000) in by:
+        ratio = by[("spark", 100_000)]["seconds"] / by[("local", 100_000)]["seconds"]
+        rows.append(
+            (
+                "Spark (`local[2]`) over the local engine, 100,000 records",
+                f"{ratio:.2f}x the time",
+                f"< 1.5x: {_verdict(ratio < 1.5)}",
+                command,
+            )
+        )
+    return rows
+
+
 SECTIONS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("blocking", blocking_rows),
     ("matching", matching_rows),
@@ -261,6 +339,9 @@ SECTIONS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("explain", counterfactual_rows),
     ("evidence", evidence_rows),
     ("scale", scale_rows),
+    ("scale", scale_run_rows),
+    ("label_efficiency", label_efficiency_rows),
+    ("label_latency", label_latency_rows),
     ("demo", demo_rows),
 ]
 

@@ -35,3 +35,20 @@ def test_in_sample_pipeline_rows_are_never_quoted():
     }
     (row,) = readme_table.pipeline_rows(new)
     assert "0.970 vs 0.900" in row[1] and "seen in training: 0" in row[2]
+
+
+def test_label_rows_need_every_set_and_beating_dedupe():
+    def p(f1, dedupe=None):
+        out = {"random_f1": f1, "command": "python bench/label_efficiency.py"}
+        return out if dedupe is None else {**out, "dedupe_f1": dedupe}
+
+    res = {
+        "abt_buy": {"0": p(0.7), "500": p(0.7, 0.2)},
+        "amazon_google": {"0": p(0.6), "500": p(0.62, 0.63)},  # below dedupe
+    }
+    zero, five = readme_table.label_efficiency_rows(res)
+    assert "**not met**" in zero[2]  # dblp_acm not measured
+    res["dblp_acm"] = {"0": p(0.97), "500": p(0.98, 0.5)}
+    zero, five = readme_table.label_efficiency_rows(res)
+    assert "met" in zero[2] and "not" not in zero[2]
+    assert "**not met**" in five[2] and "amazon_google 62.0 (dedupe 63.0)" in five[1]
