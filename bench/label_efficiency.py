@@ -143,6 +143,21 @@ ACTIVE_RETRAIN_EVERY = 100
 20 by default; rescoring a pool of thousands of train pairs each time is what costs)."""
 
 
+def train_split_session(ds, start, labels: Path, **options: Any):
+    """A ``bem label`` session (not started) whose pool is the train split's pairs."""
+    from bem.label import LabelSession
+
+    pairs = ds.train.pairs.reset_index(drop=True)
+    return LabelSession(
+        ds.left,
+        ds.right,
+        start,
+        labels=labels,
+        candidates=pairs[["ltable_id", "rtable_id"]],
+        **options,
+    )
+
+
 def active_labels(ds, start, budgets) -> dict[int, Any]:
     """The pairs ``bem label``'s engine asks, answered by an oracle with their train labels.
 
@@ -152,8 +167,6 @@ def active_labels(ds, start, budgets) -> dict[int, Any]:
     """
     import tempfile
 
-    from bem.label import LabelSession
-
     pairs = ds.train.pairs.reset_index(drop=True)
     keys = list(zip(pairs["ltable_id"].astype(str), pairs["rtable_id"].astype(str)))
     row = {k: i for i, k in enumerate(keys)}
@@ -161,12 +174,10 @@ def active_labels(ds, start, budgets) -> dict[int, Any]:
     asked: list[int] = []
     picked: dict[int, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        session = LabelSession(
-            ds.left,
-            ds.right,
+        session = train_split_session(
+            ds,
             start,
-            labels=Path(tmp) / "labels.csv",
-            candidates=pairs[["ltable_id", "rtable_id"]],
+            Path(tmp) / "labels.csv",
             retrain_every=ACTIVE_RETRAIN_EVERY,
             background=False,
             explain=False,

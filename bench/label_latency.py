@@ -60,9 +60,8 @@ def _stats(waits: list[float]) -> dict[str, Any]:
 
 def measure(dataset: str, *, answers: int, think: float, seed: int = 0) -> dict[str, Any]:
     """One oracle session; the waits and retrain times."""
-    from bem.label import LabelSession
     from bench.common import load_magellan
-    from bench.label_efficiency import label_free
+    from bench.label_efficiency import label_free, train_split_session
 
     ds = load_magellan(dataset)
     start, _ = label_free(dataset, ds)
@@ -75,12 +74,10 @@ def measure(dataset: str, *, answers: int, think: float, seed: int = 0) -> dict[
     waits: list[tuple[float, bool]] = []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        session = LabelSession(
-            ds.left,
-            ds.right,
+        session = train_split_session(
+            ds,
             start,
-            labels=Path(tmp) / "labels.csv",
-            candidates=pairs[["ltable_id", "rtable_id"]],
+            Path(tmp) / "labels.csv",
             retrain_every=RETRAIN_EVERY,
             retrain_threads=retrain_threads,
             threads=max(1, (os.cpu_count() or 2) - retrain_threads),
