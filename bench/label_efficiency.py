@@ -83,12 +83,26 @@ def _cached(name: str, payload: dict[str, Any], build) -> tuple[Any, dict[str, A
     return load_or_build(CACHE / f"{name}-{key[:10]}", timed)
 
 
+def bem_code_hash(*parts: str) -> str:
+    """sha256 of the ``bem`` sources these models also depend on (``labelfree``: the
+    self-supervised pairs and the threshold rule; ``training.py``: the few-label rule),
+    beside :func:`bench.common.code_hash`."""
+    digest = hashlib.sha256()
+    for part in parts:
+        path = ROOT / "bem" / part
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
 def label_free(dataset: str, ds) -> tuple[Any, dict[str, Any]]:
     from bem.labelfree import fit_label_free
 
     payload = {
         "tables": hash_frames(ds.left, ds.right),
         "code": code_hash(),
+        "bem_code": bem_code_hash("labelfree"),
         "records": LABEL_FREE_RECORDS,
         "matcher": MATCHER_KWARGS,
         "seed": SEED,
@@ -124,6 +138,7 @@ def bem_point(
     payload = {
         "labels": data_hash(labels),
         "code": code_hash(),
+        "bem_code": bem_code_hash("training.py"),  # the labels' own hash says which were asked
         "start": start_dir,
         "fit": few_label_fit(len(labels)),
     }
