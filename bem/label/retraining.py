@@ -40,7 +40,10 @@ class RetrainingMixin:
     def _maybe_retrain(self) -> None:
         if not self.retrain_every or self._closed:
             return
-        if self._retrainer is not None and self._retrainer.running:
+        # a retrain counts as running until its model is swapped in: the watcher marks the
+        # child done before the swap, and a new round started in between would reuse the
+        # finished round's number and delete its folder before the swap loads it
+        if self._retraining or (self._retrainer is not None and self._retrainer.running):
             return
         labels = self.training_labels()
         if len(labels) - self._labels_at_retrain < self.retrain_every:
@@ -67,7 +70,11 @@ class RetrainingMixin:
         self._labels_at_retrain = len(labels)
         logger.info("retrain %d on %d labels started", self.round_ + 1, len(labels))
         self._retraining = True
-        self._retrainer.submit(labels, self.round_ + 1, self._swap)
+        try:
+            self._retrainer.submit(labels, self.round_ + 1, self._swap)
+        except BaseException:
+            self._retraining = False  # nothing runs: a later answer may try again
+            raise
 
     def _swap(self, result: RetrainResult | None) -> None:
         """Put a finished retrain's model and scores in place (from the watcher thread)."""

@@ -103,3 +103,40 @@ def test_questions_keep_coming_within_a_second_while_a_retrain_runs(
         report["machine"] = f"{os.cpu_count()} cores; tiny random BERT (tests/conftest.py)"
         print(f"\nnext-question wait during a retrain: {json.dumps(report)}")
         assert report["reading 1 s"]["p90_s"] < 1.0, report
+
+
+def test_no_new_round_starts_between_a_retrain_ending_and_its_swap(
+    records, tiny_matcher, tmp_path, monkeypatch
+):
+    """The watcher marks the child done before the model is swapped in; a round started in
+    that window reused the finished round's number and deleted its folder (seen by
+    bench/label_latency.py: 'round-2/model/model.safetensors' missing)."""
+    from bem.label.retrain import Retrainer
+
+    submitted: list[int] = []
+    real_submit = Retrainer.submit
+
+    def counting(self, labels, round_, done):
+        submitted.append(round_)
+        return real_submit(self, labels, round_, done)
+
+    monkeypatch.setattr(Retrainer, "submit", counting)
+    with start_session(
+        records,
+        tiny_matcher,
+        tmp_path / "l.csv",
+        retrain_every=2,
+        explain=False,
+        fit_kwargs={"epochs": 1},
+    ) as s:
+        label(s, lambda q: q.number % 2, 2)
+        assert submitted == [1] and s.retraining
+        s._retrainer.wait()  # the child ended and round 1 was swapped in...
+        s._retraining = True  # ...replay the window: the child is done, the swap is not
+        s._retrainer._busy = False
+        label(s, lambda q: q.number % 2, 3)
+        assert submitted == [1], "a new round started before the swap"
+        s._retraining = False
+        label(s, lambda q: q.number % 2, 1)
+        assert submitted == [1, 2]
+        assert s.wait_for_retrain(timeout=900) and s.round_ == 2
