@@ -110,7 +110,8 @@ def _model_card(cfg: MatcherConfig, data: str | None) -> str:
     training = cfg.training or {}
     label_free = bool(training.get("label_free"))
     how = (
-        "chosen without labels: the best F1 on the held-out self-supervised pairs"
+        "chosen without labels: "
+        + training.get("threshold_rule", "the best F1 on the held-out self-supervised pairs")
         if label_free
         else "tuned on validation F1"
     )

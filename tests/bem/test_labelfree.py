@@ -120,9 +120,13 @@ def test_fit_label_free_trains_without_labels(tiny_model_dir, dedup_records, tmp
     assert matcher.train_info_["label_free"] is True
     assert "no labels" in matcher.train_info_["data"]
     assert 0.0 <= matcher.threshold_ <= 1.0
+    assert "90% of the held-out self-supervised positives" in matcher.train_info_["threshold_rule"]
+    # the cascade is fitted at the label-free threshold, not the fit's best-F1 cut
+    assert matcher.cascade_ is not None
+    assert matcher.cascade_.threshold_ == pytest.approx(matcher.threshold_)
     matcher.save_pretrained(tmp_path / "m")
     card = (tmp_path / "m" / "README.md").read_text()
-    assert "no labels" in card
+    assert "no labels" in card and "chosen without labels: label-free: 90%" in card
     from data import RecordPairs
     from matcher import Matcher
 
@@ -133,3 +137,16 @@ def test_fit_label_free_trains_without_labels(tiny_model_dir, dedup_records, tmp
         pd.DataFrame({"ltable_id": dedup_records.index[:4], "rtable_id": dedup_records.index[1:5]}),
     )
     np.testing.assert_allclose(back.predict_proba(probe), matcher.predict_proba(probe), atol=1e-6)
+
+
+def test_the_label_free_threshold_keeps_ninety_percent_of_held_out_positives():
+    from bem.labelfree import THRESHOLD_RECALL, label_free_threshold
+
+    labels = np.r_[np.ones(10), np.zeros(10)]
+    proba = np.r_[np.linspace(0.55, 1.0, 10), np.linspace(0.0, 0.45, 10)]
+    t = label_free_threshold(labels, proba)
+    assert THRESHOLD_RECALL == 0.9
+    assert np.mean(proba[labels == 1] >= t) >= 0.9 - 1e-9
+    assert t > 0.55  # above the best-F1 cut in the gap (0.5): held-out negatives are easy
+    with pytest.raises(ValueError, match="no positive"):
+        label_free_threshold(np.zeros(3), np.ones(3))
