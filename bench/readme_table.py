@@ -308,12 +308,20 @@ def scale_run_rows(res: dict[str, Any]) -> list[Row]:
     if big:
         r = big[0]
         ok = r["seconds"] < 3600 and r["peak_mb"] < 8192
+        target = f"< 1 hour and < 8 GB: {_verdict(ok)}"
+        before = [x for x in runs if x["engine"] == "local" and x["records"] == r["records"] // 10]
+        if before:
+            held = r["blocking_recall"] >= before[0]["blocking_recall"] - 0.02
+            target += (
+                f"; blocking recall within 0.02 of {before[0]['records']:,} records' "
+                f"({before[0]['blocking_recall']:.3f}): {_verdict(held)}"
+            )
         rows.append(
             (
                 f"synthetic dedup, {r['records']:,} records, local engine",
                 f"{r['seconds'] / 60:.1f} min, peak {r['peak_mb'] / 1024:.1f} GB, F1 "
                 f"{100 * r['f1']:.1f}, blocking recall {r['blocking_recall']:.3f}",
-                f"< 1 hour and < 8 GB: {_verdict(ok)}",
+                target,
                 command,
             )
         )

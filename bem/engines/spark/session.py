@@ -61,6 +61,20 @@ def _local_cores(master: str) -> int | None:
     return 1 if n is None else (os.cpu_count() or 1) if n == "*" else int(n)
 
 
+LOCAL_MEMORY_SHARE = 0.4
+"""The share of this machine's memory a local-mode session's JVM heap may grow to."""
+
+
+def local_driver_memory() -> str:
+    """``spark.driver.memory`` for a local-mode session: :data:`LOCAL_MEMORY_SHARE` of the
+    machine's physical memory (at least 2g); the JVM takes only what it uses."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system
+        return "2g"
+    return f"{max(2, int(LOCAL_MEMORY_SHARE * total / 2**30))}g"
+
+
 def start_session(
     master: str = "local[*]",
     *,
@@ -70,8 +84,9 @@ def start_session(
     """A Spark session on ``master`` (``getOrCreate``: an active session is reused).
 
     Defaults, each overridden by ``config``: no web UI; Arrow for pandas
-    transfers; in local mode ``2 x cores`` shuffle partitions (Spark's 200 make
-    small jobs slow) and the driver bound to 127.0.0.1. The Python workers run
+    transfers; in local mode a heap of :func:`local_driver_memory` (the tasks run in
+    the driver's JVM), ``2 x cores`` shuffle partitions (Spark's 200 make small
+    jobs slow) and the driver bound to 127.0.0.1. The Python workers run
     this interpreter unless ``PYSPARK_PYTHON`` is set (it is set to
     ``sys.executable`` when missing, so that they import the same packages).
     """
@@ -87,6 +102,9 @@ def start_session(
     }
     cores = _local_cores(master)
     if cores is not None:
+        # in local mode the tasks run inside the driver's JVM: Spark's 1g default heap ran
+        # out (java.lang.OutOfMemoryError) blocking 10^5 records
+        settings["spark.driver.memory"] = local_driver_memory()
         settings["spark.sql.shuffle.partitions"] = str(max(2, 2 * cores))
         settings["spark.default.parallelism"] = str(max(1, cores))
         settings["spark.driver.bindAddress"] = "127.0.0.1"
