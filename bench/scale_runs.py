@@ -305,4 +305,5 @@ def markdown(runs: list[dict[str, Any]], meta: dict[str, Any]) -> list[str]:
             f"{r['blocking_recall']:.4f} | {100 * r['f1']:.2f} |"
         )
     lines += ["", *_ratio_lines(runs), "", *projection(runs), ""]
+    lines += [f"- {note}" for note in meta.get("notes", [])]
     return lines
