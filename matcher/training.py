@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from data import BemError, RecordPairs
-from matcher.augmentation import AUGMENTATIONS, augment_pair, blank_pairs
+from matcher.augmentation import AUGMENTATIONS, BLANK_SOURCES, augment_pair, blank_pairs
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer
 from matcher.metrics import best_threshold, match_metrics
 from matcher.schema import PairsLike, as_records
@@ -162,6 +162,8 @@ def fit_matcher(
             f"blank_augment must be in [0, 1] (blanked pairs per training pair), "
             f"got {blank_augment}"
         )
+    if blank_sources not in BLANK_SOURCES:
+        raise ValueError(f"blank_sources must be one of {BLANK_SOURCES}, got {blank_sources!r}")
     bad = [a for a in augment if a not in AUGMENTATIONS]
     if bad:
         raise ValueError(f"unknown augmentation(s) {bad}; choose from {AUGMENTATIONS}")

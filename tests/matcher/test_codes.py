@@ -15,6 +15,8 @@ from matcher.codes import is_code, join_codes
         ("WH-1000XM4/B black", "WH1000XM4B black"),
         ("SD-16GB card", "SD16GB card"),
         ("15.6 inch, 1-800 line", "15.6 inch, 1-800 line"),  # numbers: no letter
+        ("3.5mm jack, 2.4GHz", "3.5mm jack, 2.4GHz"),  # a point is no separator
+        ("HL-2.4G/B", "HL2.4GB"),
         ("e-mail and up-to-date", "e-mail and up-to-date"),  # words: no digit
         ("no digits at all", "no digits at all"),
         ("a-1", "a-1"),  # two characters: too short for a code
