@@ -67,13 +67,15 @@ class RetrainingMixin:
                 fit_kwargs=self.fit_kwargs,
                 seed=self.seed,
             )
+        before = self._labels_at_retrain
         self._labels_at_retrain = len(labels)
         logger.info("retrain %d on %d labels started", self.round_ + 1, len(labels))
         self._retraining = True
         try:
             self._retrainer.submit(labels, self.round_ + 1, self._swap)
         except BaseException:
-            self._retraining = False  # nothing runs: a later answer may try again
+            # nothing runs: the next answer tries again
+            self._retraining, self._labels_at_retrain = False, before
             raise
 
     def _swap(self, result: RetrainResult | None) -> None:

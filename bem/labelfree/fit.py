@@ -89,9 +89,9 @@ def fit_label_free(
         max_records: records sampled to make self-pairs of.
         fit_kwargs: overrides of :data:`LABEL_FREE_FIT`.
     """
-    from bem.labelfree.pairs import self_supervised_pairs
+    from bem.labelfree.pairs import COPY, self_supervised_pairs
     from bem.training import split_train_valid
-    from matcher import Matcher
+    from matcher import Matcher, match_metrics
 
     start = time.perf_counter()
     pairs = self_supervised_pairs(left, right, key=key, max_records=max_records, seed=seed)
@@ -101,9 +101,14 @@ def fit_label_free(
     kwargs = {"model": model, "max_length": max_length, "attributes": attributes, "seed": seed}
     matcher = Matcher(**{**kwargs, **(matcher_kwargs or {})})
     cascade = settings.pop("cascade", True)
+    tolerance = settings.pop("cascade_tolerance", 0.005)
     matcher.fit(train, valid, progress=progress, cascade=False, **settings)
     proba = matcher.predict_proba(valid)
     matcher.threshold_ = label_free_threshold(valid.labels, proba)
+    # the held-out metrics the model card shows, at the threshold the model uses
+    held_out = match_metrics(valid.labels, proba, matcher.threshold_).to_dict()
+    matcher.train_info_["valid_metrics"] = held_out
+    matcher.config_.metrics = held_out
     matcher.train_info_["threshold_rule"] = (
         f"label-free: {THRESHOLD_RECALL:.0%} of the held-out self-supervised positives "
         f"reach it ({int(valid.labels.sum())} positives)"
@@ -111,14 +116,21 @@ def fit_label_free(
     if cascade:
         from matcher import fit_cascade
 
-        matcher.cascade_ = fit_cascade(matcher, train, valid, valid_proba=proba)
+        matcher.cascade_ = fit_cascade(
+            matcher, train, valid, tolerance=tolerance, valid_proba=proba
+        )
         matcher.train_info_["cascade"] = matcher.cascade_.summary()
     matcher.train_info_["label_free"] = True
+    frame = pairs.pairs
+    own = (frame["rtable_id"] == frame["ltable_id"] + COPY).to_numpy()
+    positive = np.asarray(pairs.labels) == 1
+    cross = int((positive & ~own).sum())
     matcher.train_info_["data"] = (
         f"self-supervised pairs from {len(left)}"
         + (f" + {len(right)}" if right is not None else "")
-        + f" records ({int(pairs.labels.sum())} noisy self-pairs, "
-        f"{int((pairs.labels == 0).sum())} neighbour and random non-matches); no labels"
+        + f" records ({int((positive & own).sum())} noisy self-pairs, "
+        + (f"{cross} cross-table pseudo-matches, " if cross else "")
+        + f"{int((~positive).sum())} neighbour, random and pseudo non-matches); no labels"
     )
     logger.info(
         "label-free model trained in %.0f s; threshold %.3f: %.0f%% of the held-out "

@@ -199,7 +199,8 @@ def cross_table_pairs(
 
     if limit < 1 or len(left) == 0 or len(right) == 0:
         return []
-    blocker = FuzzyBlocker(key=key, top_k=negatives + 1, progress=False)
+    # at least the two best per record, so that the margin has a runner-up to look at
+    blocker = FuzzyBlocker(key=key, top_k=max(negatives, 1) + 1, progress=False)
     cands = blocker.candidates(left, right)[["ltable_id", "rtable_id", "score"]]
     if cands.empty:
         return []

@@ -124,6 +124,8 @@ def test_fit_label_free_trains_without_labels(tiny_model_dir, dedup_records, tmp
     # the cascade is fitted at the label-free threshold, not the fit's best-F1 cut
     assert matcher.cascade_ is not None
     assert matcher.cascade_.threshold_ == pytest.approx(matcher.threshold_)
+    # the model card's held-out metrics are those at the threshold the model uses
+    assert matcher.train_info_["valid_metrics"]["threshold"] == pytest.approx(matcher.threshold_)
     matcher.save_pretrained(tmp_path / "m")
     card = (tmp_path / "m" / "README.md").read_text()
     assert "no labels" in card and "chosen without labels: label-free: 90%" in card
