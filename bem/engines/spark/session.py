@@ -65,14 +65,42 @@ LOCAL_MEMORY_SHARE = 0.4
 """The share of this machine's memory a local-mode session's JVM heap may grow to."""
 
 
-def local_driver_memory() -> str:
-    """``spark.driver.memory`` for a local-mode session: :data:`LOCAL_MEMORY_SHARE` of the
-    machine's physical memory (at least 2g); the JVM takes only what it uses."""
+_CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+def _memory_limit() -> int | None:
+    """Bytes this process may use: the machine's memory, or its container's limit if lower."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not a POSIX system
+        return None
+    for path in _CGROUP_LIMITS:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total
+
+
+def local_driver_memory() -> str:
+    """``spark.driver.memory`` for a local-mode session: :data:`LOCAL_MEMORY_SHARE` of the
+    memory this process may use (the machine's, or a container's limit), at least 2g;
+    the JVM takes only what it uses."""
+    total = _memory_limit()
+    if total is None:
         return "2g"
     return f"{max(2, int(LOCAL_MEMORY_SHARE * total / 2**30))}g"
+
+
+def _driver_memory_given() -> bool:
+    """Whether the user already sized the driver (``SPARK_DRIVER_MEMORY`` or
+    ``--driver-memory`` in ``PYSPARK_SUBMIT_ARGS``); BEM's default then stays out."""
+    return bool(os.environ.get("SPARK_DRIVER_MEMORY")) or "--driver-memory" in os.environ.get(
+        "PYSPARK_SUBMIT_ARGS", ""
+    )
 
 
 def start_session(
@@ -104,7 +132,8 @@ def start_session(
     if cores is not None:
         # in local mode the tasks run inside the driver's JVM: Spark's 1g default heap ran
         # out (java.lang.OutOfMemoryError) blocking 10^5 records
-        settings["spark.driver.memory"] = local_driver_memory()
+        if not _driver_memory_given():
+            settings["spark.driver.memory"] = local_driver_memory()
         settings["spark.sql.shuffle.partitions"] = str(max(2, 2 * cores))
         settings["spark.default.parallelism"] = str(max(1, cores))
         settings["spark.driver.bindAddress"] = "127.0.0.1"
