@@ -139,8 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--self-supervised",
         action="store_true",
         help="train without labels on --left [--right]: each record against a noisy copy of "
-        "itself (match) and its blocked neighbours (no match); threshold chosen on held-out "
-        "self-supervised pairs",
+        "itself (match) and its blocked neighbours (no match); threshold: 90%% of held-out "
+        "self-supervised matches reach it",
     )
     p.add_argument(
         "--max-records",

@@ -199,7 +199,8 @@ def _label_free_matcher(config: PipelineConfig, tables: list[Any], *, progress: 
     path = Path(config.output) / LABEL_FREE_MODEL_DIR
     logger.warning(
         "no --model given: training a label-free model on the input table(s) (no labels; "
-        "self-supervised pairs, threshold chosen on held-out ones); it is saved to %s. "
+        "self-supervised pairs, threshold placed so that 90%% of held-out ones pass); it is "
+        "saved to %s. "
         "Label pairs (bem label) and train a model (bem train) for better matches.",
         path,
     )

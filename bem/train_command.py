@@ -128,7 +128,7 @@ def _start_model(args: argparse.Namespace, left: Any, right: Any) -> Any:
     if args.model:
         if _is_matcher_dir(Path(args.model)):
             print(f"starting model: {args.model}")
-            return _load_matcher(args.model)
+            return _kept_serializer(args, _load_matcher(args.model))
         from matcher import Matcher
 
         print(f"starting model: {args.model} (a base model, not a matcher: trained from scratch)")
@@ -137,13 +137,28 @@ def _start_model(args: argparse.Namespace, left: Any, right: Any) -> Any:
         )
     if saved.is_dir():
         print(f"starting model: the session's, {saved}")
-        return _load_matcher(str(saved))
+        return _kept_serializer(args, _load_matcher(str(saved)))
     from bem.labelfree import fit_label_free
 
     print(f"no {saved} and no --model: training the label-free model first (no labels)")
     return fit_label_free(
-        left, right, max_length=args.max_length, seed=args.seed, progress=not args.quiet
+        left,
+        right,
+        max_length=args.max_length,
+        matcher_kwargs={"join_codes": args.join_codes},
+        seed=args.seed,
+        progress=not args.quiet,
     )
+
+
+def _kept_serializer(args: argparse.Namespace, matcher: Any) -> Any:
+    """A trained start model keeps the serialization it learned; say so if asked otherwise."""
+    if args.join_codes and not matcher.join_codes:
+        print(
+            "note: --join-codes is ignored: the starting model was trained without it, and "
+            "fine-tuning keeps its serialization (train from a base model to change it)"
+        )
+    return matcher
 
 
 def _train_from_labels(args: argparse.Namespace, out: Path) -> int:
@@ -223,13 +238,14 @@ def _train_self_supervised(args: argparse.Namespace, out: Path) -> int:
         model=args.model,
         max_length=args.max_length,
         max_records=args.max_records,
+        matcher_kwargs={"join_codes": args.join_codes},
         seed=args.seed,
         progress=not args.quiet,
     )
     matcher.save_pretrained(out, overwrite=args.overwrite)
     print(
-        f"label-free model saved to {out} (threshold {matcher.threshold_:.3f}, chosen on "
-        "held-out self-supervised pairs; no labels used)"
+        f"label-free model saved to {out} (threshold {matcher.threshold_:.3f}: 90% of the "
+        "held-out self-supervised positives reach it; no labels used)"
     )
     return 0
 

@@ -29,6 +29,7 @@ other points already in the JSON.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import logging
@@ -83,13 +84,16 @@ def _cached(name: str, payload: dict[str, Any], build) -> tuple[Any, dict[str, A
     return load_or_build(CACHE / f"{name}-{key[:10]}", timed)
 
 
+@functools.cache
 def bem_code_hash(*parts: str) -> str:
-    """sha256 of the ``bem`` sources these models also depend on (``labelfree``: the
-    self-supervised pairs and the threshold rule; ``training.py``: the few-label rule),
-    beside :func:`bench.common.code_hash`."""
+    """sha256 of the sources these models also depend on, beside
+    :func:`bench.common.code_hash` (``matcher/``, ``data/``): e.g. ``bem/labelfree`` (the
+    self-supervised pairs, the threshold rule), ``blocking`` (their hard negatives and
+    pseudo-pairs), ``bem/training.py`` (the few-label rule and the split). Computed
+    once per process, as ``code_hash``: a long run keeps the hash of the code it imported."""
     digest = hashlib.sha256()
     for part in parts:
-        path = ROOT / "bem" / part
+        path = ROOT / part
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             digest.update(str(file.relative_to(ROOT)).encode())
             digest.update(file.read_bytes())
@@ -102,7 +106,9 @@ def label_free(dataset: str, ds) -> tuple[Any, dict[str, Any]]:
     payload = {
         "tables": hash_frames(ds.left, ds.right),
         "code": code_hash(),
-        "bem_code": bem_code_hash("labelfree"),
+        "bem_code": bem_code_hash(
+            "bem/labelfree", "blocking", "bem/training.py", "bem/pipeline.py"
+        ),
         "records": LABEL_FREE_RECORDS,
         "matcher": MATCHER_KWARGS,
         "seed": SEED,
@@ -138,7 +144,8 @@ def bem_point(
     payload = {
         "labels": data_hash(labels),
         "code": code_hash(),
-        "bem_code": bem_code_hash("training.py"),  # the labels' own hash says which were asked
+        # the labels' own hash says which pairs were asked
+        "bem_code": bem_code_hash("bem/training.py"),
         "start": start_dir,
         "fit": few_label_fit(len(labels)),
     }

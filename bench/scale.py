@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         todo = [("local", n) for n in args.sizes] + [("spark", n) for n in args.spark_sizes]
         for engine, n in todo:  # saved after each run: a stopped pass keeps what it measured
             row = scale_runs.run(engine, n, timeout=args.run_timeout)
+            row["command"] = command.strip()  # each row keeps the command that made it
             results["runs"] = scale_runs.merge(results.get("runs", []), [row])
             results["runs_run"] = {
                 "command": command.strip(),

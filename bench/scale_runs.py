@@ -7,7 +7,8 @@ cascade on), the blocker the pipeline picks by default for the table (``title``
 top-3, as ``bench/pipeline.py``'s scale rows), average linkage and 30 explained
 pairs. Reported per run: seconds per stage, peak resident memory (the summed
 resident memory of the process and its children, the JVM and Spark's Python
-workers included, sampled every 0.5 s; ``ru_maxrss`` is no measure here, since a
+workers included, sampled every 0.5 s; pages the processes share are counted
+once per process, so for Spark it is an upper bound; ``ru_maxrss`` is no measure here, since a
 child started by fork + exec inherits its parent's high-water mark),
 candidate pairs, the share the cross-encoder scored, pairs per second, blocking
 recall and pairwise F1 of the final entities against the generator's truth.
@@ -145,6 +146,7 @@ def child(engine_name: str, n_records: int) -> dict[str, Any]:
     return {
         "engine": engine_name,
         "master": SPARK_MASTER if engine_name == "spark" else None,
+        "cores": os.cpu_count(),
         "records": len(records),
         "seconds": total_s,
         "peak_mb": tree_peak,
@@ -242,7 +244,7 @@ def projection(runs: list[dict[str, Any]], *, records: int = 10**8, cores: int =
     if not local:
         return []
     base = max(local, key=lambda r: r["records"])
-    used = os.cpu_count() or 2
+    used = base.get("cores") or 2  # the run's machine, not the one rendering this
     stages = {
         k: v for k, v in base["stages"].items() if k in ("block", "score", "cluster", "explain")
     }
