@@ -369,6 +369,13 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {dataset} | {n} | {p['positives']} | {100 * p['random_f1']:.1f} | "
                 f"{active} | {dedupe} | {p['train_seconds'] / 60:.1f} |"
             )
+    notes = [
+        f"- {dataset} @ {n}: {p['note']}"
+        for dataset, points in results.items()
+        for n, p in points.items()
+        if p.get("note")
+    ]
+    lines += ["", "Notes:", "", *notes] if notes else []
     lines += _ablation_lines(results)
     lines += ["", "Targets and anchors (abt_buy / amazon_google / dblp_acm):", ""]
     for n, (goal, anchor) in ((n, (TARGETS[n], ANCHORS[n])) for n in TARGETS):
