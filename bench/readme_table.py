@@ -290,7 +290,7 @@ def label_latency_rows(res: dict[str, Any]) -> list[Row]:
     return [
         (
             "`bem label`: wait for the next question while a retrain runs",
-            f"p50 {during['p50_s']:.2f} s, p90 {during['p90_s']:.2f} s ({during['questions']} "
+            f"p50 {during['p50_s']:.3f} s, p90 {during['p90_s']:.3f} s ({during['questions']} "
             f"questions, {res['dataset']})",
             f"p90 < 1 s: {_verdict(during['p90_s'] < 1.0)}",
             f"`{res['command']}`",
