@@ -138,8 +138,9 @@ def test_a_spark_scale_run_gives_the_local_entities_figures(monkeypatch, tiny_mo
     assert spark["engine"] == "spark" and spark["master"] == "local[2]"
     for key in ("pairs", "blocking_recall", "f1", "decided_by_cross_encoder"):
         assert spark[key] == pytest.approx(local[key]), key
-    # the JVM and the Python workers are counted: more than this process alone
-    assert spark["peak_mb"] > local["peak_mb"]
+    # (that the sampled peak counts child processes, the JVM's included, is tested below;
+    # here a session another test started may be running in both runs)
+    assert spark["peak_mb"] > 0 and local["peak_mb"] > 0
 
 
 def test_tree_memory_counts_the_children():
