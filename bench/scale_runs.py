@@ -63,11 +63,14 @@ def _tree_rss_mb(root: int) -> float:
             rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, IndexError, ValueError):
             continue  # a process that ended while being read
+    children: dict[int, list[int]] = {}
+    for child, up in parent.items():
+        children.setdefault(up, []).append(child)
     tree, todo = set(), [root]
     while todo:
         pid = todo.pop()
         tree.add(pid)
-        todo += [c for c, p in parent.items() if p == pid and c not in tree]
+        todo += [c for c in children.get(pid, ()) if c not in tree]
     return sum(rss.get(p, 0) for p in tree) / 2**20
 
 
