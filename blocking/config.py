@@ -34,7 +34,17 @@ __all__ = [
 CONFIG_VERSION = 1
 """The version of the stored layout (``"version"`` in the dict)."""
 
-_FUZZY_FIELDS = ("top_k", "scorer", "score_cutoff", "symmetric", "index", "q", "max_df")
+_FUZZY_FIELDS = (
+    "top_k",
+    "scorer",
+    "score_cutoff",
+    "symmetric",
+    "index",
+    "q",
+    "max_df",
+    "max_postings",
+    "word_pairs",
+)
 
 
 def _normalizer_name(spec: Any) -> str:

@@ -35,7 +35,7 @@ from blocking.normalize import Key
 if TYPE_CHECKING:
     from scipy import sparse
 
-__all__ = ["SCORERS", "FuzzyBlocker"]
+__all__ = ["SCORERS", "FuzzyBlocker", "needs_word_pairs"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ SCORERS = {
 
 _DIGIT = re.compile(r"\d")
 _MIN_POSTINGS = 100  # small tables: index every token, however frequent
+_PAIR = "\x1f"  # marks a word pair, so that no q-gram or token can equal one
 
 
 def resolve_scorer(scorer: str) -> object:
@@ -73,24 +74,30 @@ def _with_joins(tokens: list[str]) -> list[str]:
     return list(dict.fromkeys(tokens + joins))
 
 
-def _token_lists(keys: np.ndarray, index: str, q: int) -> list[list[str]]:
+def _token_lists(keys: np.ndarray, index: str, q: int, word_pairs: bool = False) -> list[list[str]]:
     if index == "tokens":
-        return [_with_joins(s.split()) for s in keys]
-    out = []
-    for s in keys:
-        if not s:
-            out.append([])
-            continue
-        padded = f" {s} "
-        out.append(list(dict.fromkeys(padded[i : i + q] for i in range(len(padded) - q + 1))))
+        out = [_with_joins(s.split()) for s in keys]
+    else:
+        out = []
+        for s in keys:
+            padded = f" {s} "
+            grams = (padded[i : i + q] for i in range(len(padded) - q + 1)) if s else ()
+            out.append(list(dict.fromkeys(grams)))
+    if word_pairs:
+        for tokens, s in zip(out, keys):
+            words = s.split()
+            tokens.extend(dict.fromkeys(_PAIR + a + " " + b for a, b in pairwise(words)))
     return out
 
 
-def token_matrix(keys: np.ndarray, *, index: str = "tokens", q: int = 3) -> sparse.csr_matrix:
-    """Binary record x token matrix (CSR) of the keys' tokens or q-grams."""
+def token_matrix(
+    keys: np.ndarray, *, index: str = "tokens", q: int = 3, word_pairs: bool = False
+) -> sparse.csr_matrix:
+    """Binary record x token matrix (CSR) of the keys' tokens or q-grams (and, with
+    ``word_pairs``, their adjacent word pairs)."""
     from scipy import sparse
 
-    lists = _token_lists(keys, index, q)
+    lists = _token_lists(keys, index, q, word_pairs)
     lengths = np.fromiter((len(t) for t in lists), dtype=np.int64, count=len(lists))
     flat = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lengths.sum()))
     codes, uniques = pd.factorize(flat)
@@ -151,6 +158,14 @@ class FuzzyBlocker(Blocker):
         max_postings: the most postings one record's query reads: it uses its
             rarest tokens first and stops when their postings add up to this
             (its rarest token is always used). Bounds the work per record.
+        word_pairs: also index each key's adjacent word pairs (``"pixion air"``).
+            A pair is far rarer than a q-gram or a word, so a query can still tell
+            its peers apart when the table is so large that even its rarest
+            q-gram has more postings than the budget (a vocabulary that stops
+            growing while records do). ``"auto"``: only then, that is when the
+            median record's rarest key has more than ``max_postings / 4``
+            postings (:func:`needs_word_pairs`); on smaller tables pairs
+            over-reward exact word order and cost recall.
         prefilter: ``False`` scores every pair (chunked ``cdist``; exact, quadratic).
         prefilter_k: survivors scored per record; default ``max(4 * top_k, 40)``.
         chunk_pairs: pairs materialised at once; bounds memory.
@@ -171,6 +186,7 @@ class FuzzyBlocker(Blocker):
         q: int = 3,
         max_df: float = 0.05,
         max_postings: int = 2000,
+        word_pairs: bool | Literal["auto"] = "auto",
         prefilter: bool = True,
         prefilter_k: int | None = None,
         chunk_pairs: int = 4_000_000,
@@ -194,6 +210,9 @@ class FuzzyBlocker(Blocker):
         self.q = q
         self.max_df = max_df
         self.max_postings = max_postings
+        if word_pairs not in (True, False, "auto"):
+            raise ValueError(f"word_pairs must be True, False or 'auto', got {word_pairs!r}")
+        self.word_pairs = word_pairs
         self.prefilter = prefilter
         self.prefilter_k = prefilter_k
         self.chunk_pairs = chunk_pairs
@@ -297,6 +316,12 @@ class FuzzyBlocker(Blocker):
         everything = lkeys if dedup else np.concatenate([lkeys, rkeys])
         tokens = token_matrix(everything, index=self.index, q=self.q)
         df = np.asarray(tokens.sum(axis=0)).ravel()
+        if self.word_pairs is True or (
+            self.word_pairs == "auto" and needs_word_pairs(tokens, df, self.max_postings)
+        ):
+            logger.info("%s: indexing word pairs beside the keys' %s", self.name, self.index)
+            tokens = token_matrix(everything, index=self.index, q=self.q, word_pairs=True)
+            df = np.asarray(tokens.sum(axis=0)).ravel()
         cap = max(self.max_df * len(everything), _MIN_POSTINGS)
         kept = _kept_entries(tokens, df, cap, self.max_postings)
         dropped = int((df > cap).sum())
@@ -341,6 +366,18 @@ class FuzzyBlocker(Blocker):
                 parts.append(self._collect(rows[idx] + a, cols[idx], score[idx], rank, flipped))
                 bar.update(b - a)
         return parts
+
+
+def needs_word_pairs(tokens: sparse.csr_matrix, df: np.ndarray, budget: int) -> bool:
+    """Whether the median record's rarest key has more than ``budget / 4`` postings:
+    its query then reads one or two keys of thousands of look-alikes, and the
+    prefilter's ranking is a near tie (the rule of ``word_pairs="auto"``)."""
+    lengths = np.diff(tokens.indptr)
+    if not (lengths > 0).any():
+        return False
+    starts = tokens.indptr[:-1][lengths > 0]
+    rarest = np.minimum.reduceat(df[tokens.indices], starts)
+    return bool(np.median(rarest) > budget / 4)
 
 
 def _kept_entries(

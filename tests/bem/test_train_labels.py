@@ -126,12 +126,17 @@ def test_blocker_config_round_trip():
         top_k=2,
         scorer="ratio",
         index="tokens",
+        max_postings=6,  # tight enough that word pairs are indexed ("auto")
         progress=False,
         name="codes",
     )
-    for blocker in (a, UnionBlocker([a, b])):
+    plain = FuzzyBlocker("title", top_k=3, max_postings=6, word_pairs=False, progress=False)
+    for blocker in (a, UnionBlocker([a, b]), plain):
         config = json.loads(json.dumps(blocker_to_config(blocker)))
         again = blocker_from_config(config, progress=False)
+        parts = getattr(blocker, "blockers", [blocker])
+        for want, got in zip(parts, getattr(again, "blockers", [again])):
+            assert (got.max_postings, got.word_pairs) == (want.max_postings, want.word_pairs)
         pd.testing.assert_frame_equal(
             blocker.candidates(syn.left, syn.right), again.candidates(syn.left, syn.right)
         )

@@ -10,6 +10,7 @@ import pytest
 from rapidfuzz import fuzz, process
 
 from blocking import FuzzyBlocker, Key
+from blocking.fuzzy import needs_word_pairs, token_matrix
 
 VOCAB = [f"w{i}" for i in range(15)]
 
@@ -143,6 +144,69 @@ def test_max_postings_bounds_the_work_per_record():
     assert not all(
         int(a[1:]) % 40 == int(b[1:]) % 40 for a, b in zip(cands.ltable_id, cands.rtable_id)
     )
+
+
+def _bounded_vocabulary(n_products: int, seed: int = 0) -> tuple[pd.DataFrame, list]:
+    """Products named by 4 of 12 words, each listed twice, the copy with a typo:
+    every word and q-gram is in thousands of records, as in a large table whose
+    vocabulary stopped growing."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(12)]
+    rows, truth = [], []
+    for e in range(n_products):
+        name = list(rng.choice(words, size=4, replace=False))
+        copy = name.copy()
+        j = rng.integers(4)
+        copy[j] = copy[j][:-1] + "x"
+        rows += [(f"a{e}", " ".join(name)), (f"b{e}", " ".join(copy))]
+        truth.append((f"a{e}", f"b{e}"))
+    return pd.DataFrame(rows, columns=["id", "t"]).set_index("id"), truth
+
+
+def _recall(cands: pd.DataFrame, truth: list) -> float:
+    found = set(zip(cands.ltable_id, cands.rtable_id))
+    found |= {(b, a) for a, b in found}
+    return float(np.mean([p in found for p in truth]))
+
+
+def test_word_pairs_are_extra_keys_that_no_qgram_or_token_can_equal():
+    keys = np.array(["aa bb cc", "a b", ""], dtype=object)
+    for index in ("qgrams", "tokens"):
+        plain = token_matrix(keys, index=index, q=3)
+        paired = token_matrix(keys, index=index, q=3, word_pairs=True)
+        # "aa bb", "bb cc" and "a b" (a 3-character pair that equals a q-gram of "a b")
+        assert paired.shape[1] == plain.shape[1] + 3
+        assert list(np.diff(paired.indptr) - np.diff(plain.indptr)) == [2, 1, 0]
+
+
+def test_auto_word_pairs_turn_on_when_the_rarest_keys_outgrow_the_budget(caplog):
+    table, truth = _bounded_vocabulary(300)
+    texts = table["t"].to_numpy(dtype=object)
+    tokens = token_matrix(texts, index="qgrams", q=3)
+    df = np.asarray(tokens.sum(axis=0)).ravel()
+    assert needs_word_pairs(tokens, df, 60)  # rarest q-grams: ~100 postings > 60 / 4
+    assert not needs_word_pairs(tokens, df, 2000)
+    assert not needs_word_pairs(token_matrix(np.array(["", ""], dtype=object)), df, 60)
+
+    def run(word_pairs):
+        blocker = FuzzyBlocker("t", top_k=2, max_postings=60, word_pairs=word_pairs, progress=False)
+        return blocker.candidates(table)
+
+    with caplog.at_level(logging.INFO, logger="blocking.fuzzy"):
+        auto = run("auto")
+    assert "indexing word pairs" in caplog.text
+    pd.testing.assert_frame_equal(auto, run(True))
+    # the q-grams alone leave each query a near tie of hundreds of look-alikes
+    assert _recall(run(False), truth) < 0.3
+    assert _recall(auto, truth) > 0.5
+    # a budget the q-grams fit: auto leaves the index as it was
+    roomy = FuzzyBlocker("t", top_k=2, progress=False)
+    pd.testing.assert_frame_equal(
+        roomy.candidates(table),
+        FuzzyBlocker("t", top_k=2, word_pairs=False, progress=False).candidates(table),
+    )
+    with pytest.raises(ValueError, match="word_pairs"):
+        FuzzyBlocker("t", word_pairs="yes")
 
 
 def test_multi_attribute_key_and_bad_arguments():

@@ -57,10 +57,13 @@ def _normalize(batches: Iterator[pd.DataFrame], *, key: Key) -> Iterator[pd.Data
         yield pd.DataFrame({"g": batch["g"].to_numpy(), "key": texts})
 
 
-def _explode(batches: Iterator[pd.DataFrame], *, index: str, q: int) -> Iterator[pd.DataFrame]:
-    """Rows ``g, key`` -> ``g, code, tok``: one row per distinct q-gram (token) of a key."""
+def _explode(
+    batches: Iterator[pd.DataFrame], *, index: str, q: int, word_pairs: bool
+) -> Iterator[pd.DataFrame]:
+    """Rows ``g, key`` -> ``g, code, tok``: one row per distinct q-gram (token, word
+    pair) of a key."""
     for batch in batches:
-        lists = _token_lists(batch["key"].to_numpy(dtype=object), index, q)
+        lists = _token_lists(batch["key"].to_numpy(dtype=object), index, q, word_pairs)
         lengths = np.fromiter((len(t) for t in lists), dtype=np.int64, count=len(lists))
         g = np.repeat(batch["g"].to_numpy(dtype=np.int64), lengths)
         place = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(
@@ -98,7 +101,7 @@ class SparkBlocker:
         key: attribute name(s) or a :class:`~blocking.normalize.Key` whose
             normalizers learn nothing from the data (they run batch by batch).
         top_k, scorer, score_cutoff, symmetric, index, q, max_df, max_postings,
-        prefilter_k, name: as for :class:`~blocking.FuzzyBlocker` (same defaults).
+        word_pairs, prefilter_k, name: as for :class:`~blocking.FuzzyBlocker` (same defaults).
 
     Raises:
         ValueError: an invalid option, or a key with a fitted normalizer
@@ -118,6 +121,7 @@ class SparkBlocker:
         q: int = 3,
         max_df: float = 0.05,
         max_postings: int = 2000,
+        word_pairs: bool | Literal["auto"] = "auto",
         prefilter_k: int | None = None,
         name: str | None = None,
     ) -> None:
@@ -132,6 +136,7 @@ class SparkBlocker:
             q=q,
             max_df=max_df,
             max_postings=max_postings,
+            word_pairs=word_pairs,
             prefilter_k=prefilter_k,
             progress=False,
             name=name,
@@ -184,10 +189,10 @@ class SparkBlocker:
         m = n if right is None else len(right)
         keys = self._keys(left, right).persist()
         everything = n if right is None else n + m
-        tokens = keys.mapInPandas(
-            partial(_explode, index=cfg.index, q=cfg.q), "g long, code long, tok string"
-        )
-        stats = tokens.groupBy("tok").agg(F.count("*").alias("df"), F.min("code").alias("code"))
+        tokens, stats = self._tokens(keys, word_pairs=cfg.word_pairs is True)
+        if cfg.word_pairs == "auto" and self._needs_word_pairs(tokens, stats):
+            logger.info("%s: indexing word pairs beside the keys' %s", self.name, cfg.index)
+            tokens, stats = self._tokens(keys, word_pairs=True)
         stats = stats.mapInPandas(
             partial(_idf, n_records=everything), "tok string, df long, code long, idf float"
         )
@@ -218,6 +223,29 @@ class SparkBlocker:
         return out
 
     # -- steps -----------------------------------------------------------------
+    def _tokens(self, keys: DataFrame, *, word_pairs: bool) -> tuple[DataFrame, DataFrame]:
+        """Rows ``g, code, tok`` of every key, and each key's ``tok, df, code``."""
+        from pyspark.sql import functions as F
+
+        cfg = self.local
+        explode = partial(_explode, index=cfg.index, q=cfg.q, word_pairs=word_pairs)
+        tokens = keys.mapInPandas(explode, "g long, code long, tok string")
+        stats = tokens.groupBy("tok").agg(F.count("*").alias("df"), F.min("code").alias("code"))
+        return tokens, stats
+
+    def _needs_word_pairs(self, tokens: DataFrame, stats: DataFrame) -> bool:
+        """:func:`blocking.fuzzy.needs_word_pairs` on the distributed postings: the
+        median record's rarest key against a quarter of the postings budget."""
+        from pyspark.sql import functions as F
+
+        rarest = (
+            tokens.join(stats.select("tok", "df"), "tok")
+            .groupBy("g")
+            .agg(F.min("df").alias("df"))
+            .toPandas()["df"]
+        )
+        return bool(len(rarest)) and bool(np.median(rarest) > self.local.max_postings / 4)
+
     def _keys(self, left: pd.DataFrame, right: pd.DataFrame | None) -> DataFrame:
         """Normalized keys ``g, key`` of every record (right records after the left)."""
         attrs = list(self.local.key.attributes)

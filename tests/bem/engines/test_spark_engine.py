@@ -89,3 +89,20 @@ def test_linkage_candidates_and_entities_equal_the_local_engine(spark_engine, li
         one_to_one_links=True,
         sources=("a", "b"),
     )
+
+
+def test_word_pairs_of_a_tight_budget_are_chosen_and_used_as_locally(spark, dedup_table, caplog):
+    import logging
+
+    from bem.engines.spark.blocking import SparkBlocker
+    from blocking import FuzzyBlocker
+
+    # a budget so tight that the median record's rarest q-gram outgrows it: word pairs
+    local = FuzzyBlocker("title", top_k=3, max_postings=4, progress=False)
+    with caplog.at_level(logging.INFO):
+        want = local.candidates(dedup_table)
+        got = SparkBlocker(spark, "title", top_k=3, max_postings=4).candidates(dedup_table)
+    assert caplog.text.count("indexing word pairs") == 2  # once per engine
+    pd.testing.assert_frame_equal(got, want)
+    plain = FuzzyBlocker("title", top_k=3, max_postings=4, word_pairs=False, progress=False)
+    assert not want.equals(plain.candidates(dedup_table))
