@@ -19,9 +19,7 @@ quadratic: the reference the prefilter is measured against).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
-from itertools import chain, pairwise
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -30,12 +28,20 @@ from rapidfuzz import fuzz, process
 from tqdm.auto import tqdm
 
 from blocking.base import Blocker, check_name
+from blocking.index import (
+    MIN_POSTINGS,
+    chunks,
+    kept_entries,
+    needs_word_pairs,
+    rank_within,
+    token_matrix,
+)
 from blocking.normalize import Key
 
 if TYPE_CHECKING:
-    from scipy import sparse
+    pass
 
-__all__ = ["SCORERS", "FuzzyBlocker", "needs_word_pairs"]
+__all__ = ["SCORERS", "FuzzyBlocker"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,54 +62,12 @@ SCORERS = {
 }
 """The rapidfuzz scorers a blocker can be given by name (all 0-100)."""
 
-_DIGIT = re.compile(r"\d")
-_MIN_POSTINGS = 100  # small tables: index every token, however frequent
-_PAIR = "\x1f"  # marks a word pair, so that no q-gram or token can equal one
-
 
 def resolve_scorer(scorer: str) -> object:
     try:
         return SCORERS[scorer]
     except KeyError:
         raise ValueError(f"unknown scorer {scorer!r}; use one of {sorted(SCORERS)}") from None
-
-
-def _with_joins(tokens: list[str]) -> list[str]:
-    """Tokens plus adjacent pairs glued when they hold a digit (``kx ts208w`` -> ``kxts208w``)."""
-    joins = [a + b for a, b in pairwise(tokens) if _DIGIT.search(a + b)]
-    return list(dict.fromkeys(tokens + joins))
-
-
-def _token_lists(keys: np.ndarray, index: str, q: int, word_pairs: bool = False) -> list[list[str]]:
-    if index == "tokens":
-        out = [_with_joins(s.split()) for s in keys]
-    else:
-        out = []
-        for s in keys:
-            padded = f" {s} "
-            grams = (padded[i : i + q] for i in range(len(padded) - q + 1)) if s else ()
-            out.append(list(dict.fromkeys(grams)))
-    if word_pairs:
-        for tokens, s in zip(out, keys):
-            words = s.split()
-            tokens.extend(dict.fromkeys(_PAIR + a + " " + b for a, b in pairwise(words)))
-    return out
-
-
-def token_matrix(
-    keys: np.ndarray, *, index: str = "tokens", q: int = 3, word_pairs: bool = False
-) -> sparse.csr_matrix:
-    """Binary record x token matrix (CSR) of the keys' tokens or q-grams (and, with
-    ``word_pairs``, their adjacent word pairs)."""
-    from scipy import sparse
-
-    lists = _token_lists(keys, index, q, word_pairs)
-    lengths = np.fromiter((len(t) for t in lists), dtype=np.int64, count=len(lists))
-    flat = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lengths.sum()))
-    codes, uniques = pd.factorize(flat)
-    rows = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
-    data = np.ones(len(codes), dtype=np.float32)
-    return sparse.csr_matrix((data, (rows, codes)), shape=(len(lists), max(len(uniques), 1)))
 
 
 def _top_weight_per_row(rows: np.ndarray, weight: np.ndarray, k: int, n_rows: int) -> np.ndarray:
@@ -114,15 +78,8 @@ def _top_weight_per_row(rows: np.ndarray, weight: np.ndarray, k: int, n_rows: in
     """
     quantized = np.minimum(weight * 2**20, 2**31 - 1).astype(np.int64)
     order = np.argsort((rows.astype(np.int64) << 32) | (2**31 - 1 - quantized), kind="stable")
-    rank = _rank_within(rows[order], n_rows)
+    rank = rank_within(rows[order], n_rows)
     return order[rank < k]
-
-
-def _rank_within(groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """0-based position of each element within its group (``groups`` sorted)."""
-    counts = np.bincount(groups, minlength=n_groups)
-    starts = np.cumsum(counts) - counts
-    return np.arange(len(groups)) - starts[groups]
 
 
 def _top_per_row(
@@ -130,7 +87,7 @@ def _top_per_row(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices and ranks of the first ``k`` entries per row, by ``keys`` descending, then col."""
     order = np.lexsort((cols, *[-key for key in reversed(keys)], rows))
-    rank = _rank_within(rows[order], n_rows)
+    rank = rank_within(rows[order], n_rows)
     keep = rank < k
     return order[keep], rank[keep]
 
@@ -164,7 +121,7 @@ class FuzzyBlocker(Blocker):
             q-gram has more postings than the budget (a vocabulary that stops
             growing while records do). ``"auto"``: only then, that is when the
             median record's rarest key has more than ``max_postings / 4``
-            postings (:func:`needs_word_pairs`); on smaller tables pairs
+            postings (:func:`blocking.index.needs_word_pairs`); on smaller tables pairs
             over-reward exact word order and cost recall.
         prefilter: ``False`` scores every pair (chunked ``cdist``; exact, quadratic).
         prefilter_k: survivors scored per record; default ``max(4 * top_k, 40)``.
@@ -322,8 +279,8 @@ class FuzzyBlocker(Blocker):
             logger.info("%s: indexing word pairs beside the keys' %s", self.name, self.index)
             tokens = token_matrix(everything, index=self.index, q=self.q, word_pairs=True)
             df = np.asarray(tokens.sum(axis=0)).ravel()
-        cap = max(self.max_df * len(everything), _MIN_POSTINGS)
-        kept = _kept_entries(tokens, df, cap, self.max_postings)
+        cap = max(self.max_df * len(everything), MIN_POSTINGS)
+        kept = kept_entries(tokens, df, cap, self.max_postings)
         dropped = int((df > cap).sum())
         if dropped:
             logger.info(
@@ -343,7 +300,7 @@ class FuzzyBlocker(Blocker):
             cost = np.asarray(qmat @ postings).ravel() + 1
             weighted = (qmat @ sparse.diags(idf)).tocsr()
             inverted = cmat.T.tocsr()
-            for a, b in _chunks(cost, self.chunk_pairs):
+            for a, b in chunks(cost, self.chunk_pairs):
                 hits = (weighted[a:b] @ inverted).tocsr()
                 rows = np.repeat(np.arange(b - a), np.diff(hits.indptr))
                 cols, weight = hits.indices.astype(np.int64), hits.data
@@ -366,50 +323,3 @@ class FuzzyBlocker(Blocker):
                 parts.append(self._collect(rows[idx] + a, cols[idx], score[idx], rank, flipped))
                 bar.update(b - a)
         return parts
-
-
-def needs_word_pairs(tokens: sparse.csr_matrix, df: np.ndarray, budget: int) -> bool:
-    """Whether the median record's rarest key has more than ``budget / 4`` postings:
-    its query then reads one or two keys of thousands of look-alikes, and the
-    prefilter's ranking is a near tie (the rule of ``word_pairs="auto"``)."""
-    lengths = np.diff(tokens.indptr)
-    if not (lengths > 0).any():
-        return False
-    starts = tokens.indptr[:-1][lengths > 0]
-    rarest = np.minimum.reduceat(df[tokens.indices], starts)
-    return bool(np.median(rarest) > budget / 4)
-
-
-def _kept_entries(
-    tokens: sparse.csr_matrix, df: np.ndarray, cap: float, budget: int
-) -> sparse.csr_matrix:
-    """The tokens each record queries with: its rarest first, while they are under ``cap``
-    records and their postings add up to less than ``budget``; the rarest always."""
-    from scipy import sparse
-
-    rows = np.repeat(np.arange(tokens.shape[0], dtype=np.int64), np.diff(tokens.indptr))
-    cols = tokens.indices
-    freq = df[cols].astype(np.int64)
-    order = np.argsort((rows << 32) | freq, kind="stable")
-    rows, cols, freq = rows[order], cols[order], freq[order]
-    rank = _rank_within(rows, tokens.shape[0])
-    before = np.cumsum(freq) - freq
-    first = rank == 0
-    before -= before[first][np.cumsum(first) - 1]
-    keep = first | ((freq <= cap) & (before < budget))
-    return sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])),
-        shape=tokens.shape,
-    )
-
-
-def _chunks(cost: np.ndarray, budget: int, max_rows: int = 4096) -> list[tuple[int, int]]:
-    """Split rows into consecutive chunks whose summed ``cost`` stays under ``budget``."""
-    out, a, n = [], 0, len(cost)
-    total = np.concatenate([[0], np.cumsum(cost)])
-    while a < n:
-        b = int(np.searchsorted(total, total[a] + budget, side="right")) - 1
-        b = min(max(b, a + 1), a + max_rows, n)
-        out.append((a, b))
-        a = b
-    return out

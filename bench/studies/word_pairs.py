@@ -30,7 +30,7 @@ word pairs and reports pair recall against the known truth. Measured on
 
 Conclusions, now in ``blocking.FuzzyBlocker(word_pairs="auto")``: word pairs
 are added only when the median record's rarest key has more than a quarter
-of the budget's postings (``blocking.fuzzy.needs_word_pairs``): off at 10^5,
+of the budget's postings (``blocking.index.needs_word_pairs``): off at 10^5,
 where they cost 0.017 recall by over-rewarding exact word order, on at 10^6,
 where they lift recall from 0.137 to 0.490 at the same cost per record. A
 larger budget is no remedy (lower recall at 10^5, quadratic work at 10^6).

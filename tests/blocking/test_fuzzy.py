@@ -10,7 +10,7 @@ import pytest
 from rapidfuzz import fuzz, process
 
 from blocking import FuzzyBlocker, Key
-from blocking.fuzzy import needs_word_pairs, token_matrix
+from blocking.index import needs_word_pairs, token_matrix
 
 VOCAB = [f"w{i}" for i in range(15)]
 

@@ -35,7 +35,8 @@ import pandas as pd
 from bem.engines.spark.session import records_frame
 from blocking import FuzzyBlocker
 from blocking.base import empty_candidates, finish_pairs, table_ids
-from blocking.fuzzy import _MIN_POSTINGS, _token_lists, resolve_scorer
+from blocking.fuzzy import resolve_scorer
+from blocking.index import MIN_POSTINGS, token_lists
 from blocking.normalize import FittableNormalizer, Key
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def _explode(
     """Rows ``g, key`` -> ``g, code, tok``: one row per distinct q-gram (token, word
     pair) of a key."""
     for batch in batches:
-        lists = _token_lists(batch["key"].to_numpy(dtype=object), index, q, word_pairs)
+        lists = token_lists(batch["key"].to_numpy(dtype=object), index, q, word_pairs)
         lengths = np.fromiter((len(t) for t in lists), dtype=np.int64, count=len(lists))
         g = np.repeat(batch["g"].to_numpy(dtype=np.int64), lengths)
         place = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(
@@ -234,7 +235,7 @@ class SparkBlocker:
         return tokens, stats
 
     def _needs_word_pairs(self, tokens: DataFrame, stats: DataFrame) -> bool:
-        """:func:`blocking.fuzzy.needs_word_pairs` on the distributed postings: the
+        """:func:`blocking.index.needs_word_pairs` on the distributed postings: the
         median record's rarest key against a quarter of the postings budget."""
         from pyspark.sql import functions as F
 
@@ -262,7 +263,7 @@ class SparkBlocker:
         from pyspark.sql import functions as F
 
         cfg = self.local
-        cap = max(cfg.max_df * everything, _MIN_POSTINGS)
+        cap = max(cfg.max_df * everything, MIN_POSTINGS)
         order = Window.partitionBy("g").orderBy("df", "code")
         before = F.sum("df").over(order.rowsBetween(Window.unboundedPreceding, -1))
         ranked = postings.select(
