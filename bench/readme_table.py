@@ -280,7 +280,37 @@ def label_efficiency_rows(res: dict[str, Any]) -> list[Row]:
         rows.append(
             (what, measured, f">= {target}: {_verdict(ok)}", "; ".join(f"`{c}`" for c in commands))
         )
+    rows += _label_curve_rows(res)
     return rows
+
+
+def _label_curve_rows(res: dict[str, Any]) -> list[Row]:
+    """The budgets without a target of their own, each set against its label-free start."""
+    curve, below, commands = [], [], set()
+    for s in LABEL_SETS:
+        points = res.get(s, {})
+        budgets = sorted((b for b in points if b not in LABEL_TARGETS), key=int)
+        if not budgets or "0" not in points:
+            continue
+        start = points["0"]["random_f1"]
+        figures = " / ".join(f"{100 * points[b]['random_f1']:.1f}" for b in budgets)
+        curve.append(f"{s} {figures} (start {100 * start:.1f})")
+        below += [f"{s} @ {b}" for b in budgets if points[b]["random_f1"] < start]
+        commands |= {points[b]["command"] for b in budgets}
+    if not curve:
+        return []
+    budgets = sorted(
+        {b for s in LABEL_SETS for b in res.get(s, {}) if b not in LABEL_TARGETS}, key=int
+    )
+    verdict = "below the start at " + ", ".join(below) if below else "met"
+    return [
+        (
+            f"{' / '.join(budgets)} random labels, test F1",
+            "; ".join(curve),
+            f"above the label-free start: {verdict}",
+            "; ".join(f"`{c}`" for c in sorted(commands)),
+        )
+    ]
 
 
 def label_latency_rows(res: dict[str, Any]) -> list[Row]:

@@ -52,3 +52,19 @@ def test_label_rows_need_every_set_and_beating_dedupe():
     zero, five = readme_table.label_efficiency_rows(res)
     assert "met" in zero[2] and "not" not in zero[2]
     assert "**not met**" in five[2] and "amazon_google 62.0 (dedupe 63.0)" in five[1]
+
+
+def test_the_label_curve_row_names_each_budget_below_the_label_free_start():
+    def p(f1):
+        return {"random_f1": f1, "command": "python bench/label_efficiency.py"}
+
+    res = {
+        "amazon_google": {"0": p(0.6), "50": p(0.5), "1000": p(0.7)},
+        "dblp_acm": {"0": p(0.97), "50": p(0.98)},
+    }
+    curve = readme_table.label_efficiency_rows(res)[-1]
+    assert curve[0] == "50 / 1000 random labels, test F1"
+    assert "amazon_google 50.0 / 70.0 (start 60.0)" in curve[1]
+    assert curve[2] == "above the label-free start: below the start at amazon_google @ 50"
+    res["amazon_google"]["50"] = p(0.65)
+    assert readme_table.label_efficiency_rows(res)[-1][2] == "above the label-free start: met"
