@@ -190,16 +190,11 @@ class SparkBlocker:
         m = n if right is None else len(right)
         keys = self._keys(left, right).persist()
         everything = n if right is None else n + m
-        tokens, stats = self._tokens(keys, word_pairs=cfg.word_pairs is True)
-        if cfg.word_pairs == "auto" and self._needs_word_pairs(tokens, stats):
+        postings = self._postings(keys, everything, word_pairs=cfg.word_pairs is True)
+        if cfg.word_pairs == "auto" and self._needs_word_pairs(postings):
             logger.info("%s: indexing word pairs beside the keys' %s", self.name, cfg.index)
-            tokens, stats = self._tokens(keys, word_pairs=True)
-        stats = stats.mapInPandas(
-            partial(_idf, n_records=everything), "tok string, df long, code long, idf float"
-        )
-        postings = (
-            tokens.select("g", "tok").join(stats, "tok").select("g", "code", "df", "idf").persist()
-        )
+            postings.unpersist()
+            postings = self._postings(keys, everything, word_pairs=True)
         top = self._ranked(self._queries(postings, everything), postings, n, right is None)
         rescored = self._with_keys(top, keys).mapInPandas(
             partial(_rescore, scorer=cfg.scorer), "q long, c long, weight float, score double"
@@ -224,27 +219,26 @@ class SparkBlocker:
         return out
 
     # -- steps -----------------------------------------------------------------
-    def _tokens(self, keys: DataFrame, *, word_pairs: bool) -> tuple[DataFrame, DataFrame]:
-        """Rows ``g, code, tok`` of every key, and each key's ``tok, df, code``."""
+    def _postings(self, keys: DataFrame, everything: int, *, word_pairs: bool) -> DataFrame:
+        """Rows ``g, code, df, idf``: every index key of every record (persisted)."""
         from pyspark.sql import functions as F
 
         cfg = self.local
         explode = partial(_explode, index=cfg.index, q=cfg.q, word_pairs=word_pairs)
         tokens = keys.mapInPandas(explode, "g long, code long, tok string")
         stats = tokens.groupBy("tok").agg(F.count("*").alias("df"), F.min("code").alias("code"))
-        return tokens, stats
+        stats = stats.mapInPandas(
+            partial(_idf, n_records=everything), "tok string, df long, code long, idf float"
+        )
+        postings = tokens.select("g", "tok").join(stats, "tok")
+        return postings.select("g", "code", "df", "idf").persist()
 
-    def _needs_word_pairs(self, tokens: DataFrame, stats: DataFrame) -> bool:
+    def _needs_word_pairs(self, postings: DataFrame) -> bool:
         """:func:`blocking.index.needs_word_pairs` on the distributed postings: the
         median record's rarest key against a quarter of the postings budget."""
         from pyspark.sql import functions as F
 
-        rarest = (
-            tokens.join(stats.select("tok", "df"), "tok")
-            .groupBy("g")
-            .agg(F.min("df").alias("df"))
-            .toPandas()["df"]
-        )
+        rarest = postings.groupBy("g").agg(F.min("df").alias("df")).toPandas()["df"]
         return bool(len(rarest)) and bool(np.median(rarest) > self.local.max_postings / 4)
 
     def _keys(self, left: pd.DataFrame, right: pd.DataFrame | None) -> DataFrame:
