@@ -286,7 +286,7 @@ def label_efficiency_rows(res: dict[str, Any]) -> list[Row]:
 
 def _label_curve_rows(res: dict[str, Any]) -> list[Row]:
     """The budgets without a target of their own, each set against its label-free start."""
-    curve, below, commands = [], [], set()
+    curve, below, commands, seen = [], [], set(), set()
     for s in LABEL_SETS:
         points = res.get(s, {})
         budgets = sorted((b for b in points if b not in LABEL_TARGETS), key=int)
@@ -297,11 +297,10 @@ def _label_curve_rows(res: dict[str, Any]) -> list[Row]:
         curve.append(f"{s} {figures} (start {100 * start:.1f})")
         below += [f"{s} @ {b}" for b in budgets if points[b]["random_f1"] < start]
         commands |= {points[b]["command"] for b in budgets}
+        seen |= set(budgets)
     if not curve:
         return []
-    budgets = sorted(
-        {b for s in LABEL_SETS for b in res.get(s, {}) if b not in LABEL_TARGETS}, key=int
-    )
+    budgets = sorted(seen, key=int)
     verdict = "below the start at " + ", ".join(below) if below else "met"
     return [
         (

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -37,9 +37,6 @@ from blocking.index import (
     token_matrix,
 )
 from blocking.normalize import Key
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["SCORERS", "FuzzyBlocker"]
 

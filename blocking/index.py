@@ -27,6 +27,7 @@ __all__ = [
     "kept_entries",
     "needs_word_pairs",
     "rank_within",
+    "rarest_outgrow",
     "token_lists",
     "token_matrix",
 ]
@@ -87,11 +88,14 @@ def needs_word_pairs(tokens: sparse.csr_matrix, df: np.ndarray, budget: int) -> 
     its query then reads one or two keys of thousands of look-alikes, and the
     prefilter's ranking is a near tie (the rule of ``word_pairs="auto"``)."""
     lengths = np.diff(tokens.indptr)
-    if not (lengths > 0).any():
-        return False
     starts = tokens.indptr[:-1][lengths > 0]
-    rarest = np.minimum.reduceat(df[tokens.indices], starts)
-    return bool(np.median(rarest) > budget / 4)
+    return rarest_outgrow(np.minimum.reduceat(df[tokens.indices], starts), budget)
+
+
+def rarest_outgrow(rarest: np.ndarray, budget: int) -> bool:
+    """The rule of :func:`needs_word_pairs` on each non-empty record's rarest key's
+    postings (the Spark blocker computes those distributed)."""
+    return bool(len(rarest)) and bool(np.median(rarest) > budget / 4)
 
 
 def kept_entries(

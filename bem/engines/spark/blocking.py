@@ -36,7 +36,7 @@ from bem.engines.spark.session import records_frame
 from blocking import FuzzyBlocker
 from blocking.base import empty_candidates, finish_pairs, table_ids
 from blocking.fuzzy import resolve_scorer
-from blocking.index import MIN_POSTINGS, token_lists
+from blocking.index import MIN_POSTINGS, rarest_outgrow, token_lists
 from blocking.normalize import FittableNormalizer, Key
 
 if TYPE_CHECKING:
@@ -234,12 +234,11 @@ class SparkBlocker:
         return postings.select("g", "code", "df", "idf").persist()
 
     def _needs_word_pairs(self, postings: DataFrame) -> bool:
-        """:func:`blocking.index.needs_word_pairs` on the distributed postings: the
-        median record's rarest key against a quarter of the postings budget."""
+        """:func:`blocking.index.needs_word_pairs` on the distributed postings."""
         from pyspark.sql import functions as F
 
         rarest = postings.groupBy("g").agg(F.min("df").alias("df")).toPandas()["df"]
-        return bool(len(rarest)) and bool(np.median(rarest) > self.local.max_postings / 4)
+        return rarest_outgrow(rarest.to_numpy(), self.local.max_postings)
 
     def _keys(self, left: pd.DataFrame, right: pd.DataFrame | None) -> DataFrame:
         """Normalized keys ``g, key`` of every record (right records after the left)."""
