@@ -158,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         "session's starting model (FILE.start-model, else --model, else a label-free model "
         "trained first) with the few-label rule, and tunes the blocker on the labelled matches",
     )
+    p.add_argument(
+        "--always-fine-tune",
+        action="store_true",
+        help="with --labels: fine-tune a trained start and keep the fine-tune even where the "
+        "labels cannot check it (fewer than 25 per class) or a held-out fifth of them "
+        "prefers the start (the default keeps the start then)",
+    )
     p.add_argument("--valid", help="validation pairs CSV (default: 20%% of --train)")
     p.add_argument("--test", help="test pairs CSV, evaluated after training")
     p.add_argument("--id-column", help=ID_HELP)

@@ -6,8 +6,11 @@ Three routes, chosen by the flags (:func:`cmd_train`):
   pairs (``ltable_id,rtable_id,label``) fine-tune a base model;
 - ``--labels FILE --left A.csv [--right B.csv]``: the answers of a ``bem label``
   session fine-tune the session's starting model with the few-label rule
-  (:func:`bem.training.few_label_fit`), and the labelled matches tune the
-  blocker stored in the model (:func:`bem.training.tune_blocking`);
+  (:func:`bem.training.few_label_fit`); the fine-tune replaces a trained start
+  only where a held-out fifth of the labels prefers it
+  (:func:`bem.training.fine_tune_on_labels`; ``--always-fine-tune`` keeps it
+  anyway), and the labelled matches tune the blocker stored in the model
+  (:func:`bem.training.tune_blocking`);
 - ``--self-supervised --left A.csv [--right B.csv]``: no labels at all
   (:func:`bem.labelfree.fit_label_free`).
 
@@ -180,12 +183,19 @@ def _train_from_labels(args: argparse.Namespace, out: Path) -> int:
     n_match = int(pairs.labels.sum())
     print(f"{args.labels}: {n_match} match and {len(pairs) - n_match} no-match labels")
     matcher = _start_model(args, left, right)
-    train, valid = fine_tune_on_labels(
-        matcher, pairs, seed=args.seed, progress=not args.quiet, fit_kwargs=_explicit_fit(args)
+    fit = fine_tune_on_labels(
+        matcher,
+        pairs,
+        seed=args.seed,
+        progress=not args.quiet,
+        fit_kwargs=_explicit_fit(args),
+        guard=not args.always_fine_tune,
     )
-    if valid is None:
+    matcher, valid = fit.matcher, fit.valid
+    print(fit.reason)
+    if valid is None and fit.kept == "fine-tuned":
         print(
-            f"all {len(train)} labels trained (too few per class to hold out validation "
+            f"all {len(fit.train)} labels trained (too few per class to hold out validation "
             "pairs: the threshold stays the starting model's)"
         )
     _print_metrics(matcher, valid, None)
@@ -211,7 +221,8 @@ def _train_from_labels(args: argparse.Namespace, out: Path) -> int:
             f"(recall {info['recall']:.3f} at {info['candidates_per_record']:.1f} candidates "
             "per record); stored in the model"
         )
-    matcher.train_info_["data"] = f"{len(pairs)} pairs labelled in a bem label session"
+    if fit.kept == "fine-tuned":
+        matcher.train_info_["data"] = f"{len(pairs)} pairs labelled in a bem label session"
     matcher.train_info_["labels_file"] = str(args.labels)
     matcher.save_pretrained(out, overwrite=args.overwrite)
     print(f"model saved to {out} (threshold {matcher.threshold_:.3f})")
@@ -261,4 +272,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise BemError("--max-records applies to --self-supervised training only")
     if args.labels:
         return _train_from_labels(args, out)
+    if args.always_fine_tune:
+        raise BemError("--always-fine-tune applies to --labels training only")
     return _train_labelled(args, out)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from data import BemError, RecordPairs
+from matcher.metrics import best_threshold
 
 __all__ = [
     "MIN_MATCHES_FOR_BLOCKING",
     "MIN_PER_CLASS_FOR_VALID",
+    "FewLabelFit",
     "few_label_fit",
     "fine_tune_on_labels",
+    "is_trained",
     "split_train_valid",
     "tune_blocking",
     "tune_link_threshold",
@@ -48,6 +53,42 @@ def few_label_fit(n_train: int) -> dict[str, Any]:
     }
 
 
+@dataclass
+class FewLabelFit:
+    """What :func:`fine_tune_on_labels` did with the labels, and the matcher it kept.
+
+    ``kept`` is ``"fine-tuned"`` or ``"start"`` (the starting model, unchanged but
+    for a threshold chosen on the held-out labels when there were any);
+    ``start_f1`` and ``tuned_f1`` are the two models' F1 on the held-out labels
+    at their best thresholds (``None`` where not measured); ``reason`` says why
+    in a sentence the CLI prints and the model card keeps.
+    """
+
+    matcher: Any
+    train: RecordPairs
+    valid: RecordPairs | None
+    kept: str
+    reason: str
+    start_f1: float | None = None
+    tuned_f1: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures, for ``train_info_`` and JSON (no matcher, no pairs)."""
+        return {
+            "kept": self.kept,
+            "reason": self.reason,
+            "n_labels": len(self.train) + (0 if self.valid is None else len(self.valid)),
+            "n_valid": 0 if self.valid is None else len(self.valid),
+            "start_valid_f1": self.start_f1,
+            "tuned_valid_f1": self.tuned_f1,
+        }
+
+
+def is_trained(matcher: Any) -> bool:
+    """``matcher`` was fitted (on labels or without them), not a raw language model."""
+    return bool(getattr(matcher, "train_info_", None))
+
+
 def fine_tune_on_labels(
     matcher: Any,
     pairs: RecordPairs,
@@ -55,13 +96,28 @@ def fine_tune_on_labels(
     seed: int = 0,
     progress: bool = True,
     fit_kwargs: dict[str, Any] | None = None,
-) -> tuple[RecordPairs, RecordPairs | None]:
-    """Fine-tune ``matcher`` on a few hundred labelled pairs with :func:`few_label_fit`.
+    guard: bool = True,
+) -> FewLabelFit:
+    """Fine-tune ``matcher`` on a few hundred labelled pairs with :func:`few_label_fit`,
+    and keep the fine-tune only where held-out labels say it is better.
 
-    A fifth of the pairs is held out (stratified) for early stopping and the
-    threshold once each class has :data:`MIN_PER_CLASS_FOR_VALID` pairs; with
-    fewer, every pair trains and the threshold stays the starting model's.
-    ``fit_kwargs`` override the rule's settings. Returns ``(train, valid)``.
+    The rule, the same for every number of labels:
+
+    - Once each class has :data:`MIN_PER_CLASS_FOR_VALID` pairs, a fifth of them
+      (stratified) is held out. The fine-tune early-stops and picks its threshold
+      on it, and it replaces a trained starting model only if its F1 there, at its
+      best threshold, beats the start's at the start's best threshold (a tie keeps
+      the start, which then takes that threshold).
+    - With fewer, nothing can check a fine-tune, so a trained starting model (the
+      label-free model, a ``--model``) is kept as it is: no unchecked change
+      replaces a model that works.
+    - An untrained start (a raw language model) is always fine-tuned, on every
+      label where there are too few to hold out.
+
+    ``guard=False`` fine-tunes whatever the labels and keeps the fine-tune (not
+    compared with the start). ``fit_kwargs`` override the rule's settings. Use the
+    result's ``matcher``: the one passed in may have been fine-tuned and then not
+    kept.
 
     Raises:
         BemError: the pairs hold only one class.
@@ -73,12 +129,38 @@ def fine_tune_on_labels(
     if counts.min() == 0:
         missing = "match" if counts[1] == 0 else "no-match"
         raise BemError(f"the labels hold no {missing} pair; a matcher needs both classes")
+    untrained = not is_trained(matcher)
     train, valid = pairs, None
     if counts.min() >= MIN_PER_CLASS_FOR_VALID:
         train, valid = split_train_valid(pairs, seed=seed)
+    elif guard and not untrained:
+        reason = (
+            f"the starting model is kept unchanged: {counts[1]} match and {counts[0]} no-match "
+            f"labels, and checking a fine-tune needs {MIN_PER_CLASS_FOR_VALID} of each"
+        )
+        return _record(FewLabelFit(matcher, train, None, "start", reason))
     settings = {**few_label_fit(len(train)), **(fit_kwargs or {})}
+    if untrained or not guard:
+        how = "an untrained start" if untrained else "guard off: not compared with the start"
+        matcher.fit(train, valid, progress=progress, **settings)
+        reason = f"fine-tuned on {len(train)} labels ({how})"
+        return _record(FewLabelFit(matcher, train, valid, "fine-tuned", reason))
+    start = copy.deepcopy(matcher)
+    start_threshold, start_f1 = best_threshold(valid.labels, start.predict_proba(valid))
     matcher.fit(train, valid, progress=progress, **settings)
-    return train, valid
+    _, tuned_f1 = best_threshold(valid.labels, matcher.predict_proba(valid))
+    figures = f"held-out F1 {tuned_f1:.3f} fine-tuned, {start_f1:.3f} the start, on {len(valid)}"
+    if tuned_f1 > start_f1:
+        reason = f"fine-tuned on {len(train)} labels: {figures} labels"
+        return _record(FewLabelFit(matcher, train, valid, "fine-tuned", reason, start_f1, tuned_f1))
+    start.threshold_ = float(start_threshold)
+    reason = f"the starting model is kept (the fine-tune did not beat it: {figures} labels)"
+    return _record(FewLabelFit(start, train, valid, "start", reason, start_f1, tuned_f1))
+
+
+def _record(fit: FewLabelFit) -> FewLabelFit:
+    fit.matcher.train_info_["few_label"] = fit.to_dict()
+    return fit
 
 
 def tune_blocking(

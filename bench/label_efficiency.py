@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bem.training import few_label_fit  # noqa: E402
+from bem.training import MIN_PER_CLASS_FOR_VALID, few_label_fit  # noqa: E402
 from bench.common import (  # noqa: E402
     CACHE,
     code_hash,
@@ -135,9 +135,10 @@ def sample_labels(ds, n: int, *, seed: int = SEED):
 
 def bem_point(
     dataset: str, ds, labels, start_dir: str, *, how: str = "random"
-) -> tuple[float, float]:
+) -> tuple[float, float, str]:
     """Test F1 of the label-free model fine-tuned on ``labels`` as ``bem train --labels`` does
-    (:func:`bem.training.fine_tune_on_labels`), and its training seconds."""
+    (:func:`bem.training.fine_tune_on_labels`), its training seconds, and which model the
+    rule kept (``"fine-tuned"`` or ``"start"``)."""
     from bem.training import fine_tune_on_labels
     from matcher import Matcher
 
@@ -151,13 +152,16 @@ def bem_point(
     }
 
     def build():
-        matcher = Matcher.from_pretrained(start_dir)
-        fine_tune_on_labels(matcher, labels, seed=SEED, progress=False)
-        return matcher
+        fit = fine_tune_on_labels(
+            Matcher.from_pretrained(start_dir), labels, seed=SEED, progress=False
+        )
+        logger.info("%s, %d labels: %s", dataset, len(labels), fit.reason)
+        return fit.matcher
 
     name = f"fewlabel-{dataset}-n{len(labels)}" + ("" if how == "random" else f"-{how}")
     matcher, info = _cached(name, payload, build)
-    return float(matcher.evaluate(ds.test).f1), info["train_seconds"]
+    kept = matcher.train_info_.get("few_label", {}).get("kept", "fine-tuned")
+    return float(matcher.evaluate(ds.test).f1), info["train_seconds"], kept
 
 
 ACTIVE_RETRAIN_EVERY = 100
@@ -288,17 +292,19 @@ def run(
                 }
             else:
                 labels = sample_labels(ds, n)
-                f1, seconds = bem_point(dataset, ds, labels, start_dir)
+                f1, seconds, kept = bem_point(dataset, ds, labels, start_dir)
                 point = {
                     "random_f1": f1,
                     "positives": int(labels.labels.sum()),
                     "train_seconds": seconds + info["train_seconds"],
+                    "kept": kept,
                 }
                 if with_dedupe:
                     point["dedupe_f1"] = dedupe_point(ds, labels)
                 if n in active:
-                    f1, seconds = bem_point(dataset, ds, active[n], start_dir, how="active")
+                    f1, seconds, kept = bem_point(dataset, ds, active[n], start_dir, how="active")
                     point["f1"] = f1
+                    point["active_kept"] = kept
                     point["active_positives"] = int(active[n].labels.sum())
                     point["active_train_seconds"] = seconds
             point["seconds"] = round(time.perf_counter() - t0, 1)
@@ -349,17 +355,20 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Test F1 at each label budget (labels drawn at random from the train split, seed "
         "0; 0 = the label-free model). BEM fine-tunes the label-free model with "
-        "`few_label_fit`; dedupe 3 trains on the same labels and scores the same test "
-        "pairs. Train minutes include the label-free model's.",
+        "`few_label_fit` and keeps the fine-tune only where a held-out fifth of the labels "
+        "prefers it (`fine_tune_on_labels`; with fewer than "
+        f"{MIN_PER_CLASS_FOR_VALID} labels of a class it keeps the start): `kept` says "
+        "which. dedupe 3 trains on the same labels and scores the same test pairs. Train "
+        "minutes include the label-free model's and the fine-tune's, kept or not.",
         "",
         "`active F1`: the same fine-tuning on the pairs `bem label`'s engine asked "
         f"(uncertainty with diversity, both classes in turn, one audit pair in five, a "
         f"retrain every {ACTIVE_RETRAIN_EVERY} answers), answered by an oracle with the "
         "train split's labels; its pool is the train split (4,000 of its pairs at most).",
         "",
-        "| set | labels | positives | BEM F1 (random) | active F1 (positives) | dedupe F1 "
-        "| train min |",
-        "|---|---|---|---|---|---|---|",
+        "| set | labels | positives | BEM F1 (random) | kept | active F1 (positives) "
+        "| dedupe F1 | train min |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for dataset, points in results.items():
         for n, p in sorted(points.items(), key=lambda kv: int(kv[0])):
@@ -367,7 +376,7 @@ def markdown(results: dict[str, Any]) -> str:
             active = f"{100 * p['f1']:.1f} ({p['active_positives']})" if "f1" in p else "-"
             lines.append(
                 f"| {dataset} | {n} | {p['positives']} | {100 * p['random_f1']:.1f} | "
-                f"{active} | {dedupe} | {p['train_seconds'] / 60:.1f} |"
+                f"{p.get('kept', '-')} | {active} | {dedupe} | {p['train_seconds'] / 60:.1f} |"
             )
     notes = [
         f"- {dataset} @ {n}: {p['note']}"

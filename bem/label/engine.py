@@ -97,6 +97,10 @@ class LabelSession(AskingMixin, RetrainingMixin):
         prefetch: explain the next pair in a thread while the user reads the current
             one, so that the answer is followed by the next question at once.
         fit_kwargs: overrides of :func:`bem.label.retrain.retrain_fit`.
+        retrain_guard: a retrain replaces a trained starting model only where the
+            held-out labels prefer it, and not before each class has
+            :data:`bem.training.MIN_PER_CLASS_FOR_VALID` labels
+            (:func:`bem.training.fine_tune_on_labels`); ``False`` always fine-tunes.
         seed: seeds the pool sample, the audit draws and the validation split.
         progress: progress bars while blocking and scoring the pool.
     """
@@ -122,6 +126,7 @@ class LabelSession(AskingMixin, RetrainingMixin):
         explain: bool = True,
         prefetch: bool = True,
         fit_kwargs: dict[str, Any] | None = None,
+        retrain_guard: bool = True,
         seed: int = 0,
         progress: bool = False,
     ) -> None:
@@ -145,7 +150,7 @@ class LabelSession(AskingMixin, RetrainingMixin):
         self.background, self.retrain_threads, self.threads = background, retrain_threads, threads
         self.audit_every = 0 if review is not None else audit_every
         self.recent, self.explain, self.prefetch = recent, explain, prefetch
-        self.fit_kwargs = fit_kwargs
+        self.fit_kwargs, self.retrain_guard = fit_kwargs, retrain_guard
         self.seed, self.progress = seed, progress
         self._lock = threading.RLock()
         self._explain_lock = threading.Lock()

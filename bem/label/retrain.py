@@ -11,7 +11,8 @@ The fine-tuning rule (:func:`retrain_fit`) is the few-label rule of the label
 efficiency benchmark: about 3,200 pair presentations in all (4 to 20 epochs),
 half the full-label learning rate, swap augmentation; a fifth of the labels are
 held out for early stopping and the threshold once there are enough of them
-(:data:`MIN_PER_CLASS_FOR_VALID` per class).
+(:data:`MIN_PER_CLASS_FOR_VALID` per class), and the fine-tune replaces a trained
+start only where it does better on them (:func:`bem.training.fine_tune_on_labels`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class RetrainResult:
     seconds: float
     n_train: int
     n_valid: int
+    kept: str = "fine-tuned"
+    reason: str = ""
 
 
 def retrain(
@@ -64,12 +67,15 @@ def retrain(
     *,
     fit_kwargs: dict[str, Any] | None = None,
     seed: int = 0,
+    guard: bool = True,
 ) -> RetrainResult:
     """Fine-tune the model in ``start_dir`` on ``labels`` and rescore ``pool``.
 
     ``labels`` holds ``ltable_id, rtable_id, label`` (0/1); ``pool`` the pairs
     to rescore. The model is saved to ``out_dir/model`` and the scores to
-    ``out_dir/probabilities.npy``.
+    ``out_dir/probabilities.npy``. With ``guard`` the fine-tune replaces a trained
+    start only where held-out labels prefer it (:func:`bem.training.fine_tune_on_labels`;
+    the result's ``kept`` and ``reason`` say which).
     """
     from bem.pipeline import score_pairs
     from data import RecordPairs
@@ -80,11 +86,13 @@ def retrain(
     matcher = Matcher.from_pretrained(start_dir)
     pairs = RecordPairs(left, right, labels[["ltable_id", "rtable_id", "label"]])
     (out / "fitting").touch()  # set up and loaded: the fine-tuning starts now
-    train, valid = fine_tune_on_labels(
-        matcher, pairs, seed=seed, progress=False, fit_kwargs=fit_kwargs
+    fit = fine_tune_on_labels(
+        matcher, pairs, seed=seed, progress=False, fit_kwargs=fit_kwargs, guard=guard
     )
+    matcher = fit.matcher
     probabilities = score_pairs(matcher, left, right, pool, progress=False)
-    matcher.train_info_["data"] = f"{len(pairs)} pairs labelled in a bem label session"
+    if fit.kept == "fine-tuned":
+        matcher.train_info_["data"] = f"{len(pairs)} pairs labelled in a bem label session"
     matcher.save_pretrained(out / "model", overwrite=True)
     np.save(out / "probabilities.npy", probabilities)
     result = RetrainResult(
@@ -92,8 +100,10 @@ def retrain(
         probabilities=probabilities,
         threshold=float(matcher.threshold_),
         seconds=time.perf_counter() - start,
-        n_train=len(train),
-        n_valid=0 if valid is None else len(valid),
+        n_train=len(fit.train),
+        n_valid=0 if fit.valid is None else len(fit.valid),
+        kept=fit.kept,
+        reason=fit.reason,
     )
     info = {k: v for k, v in result.__dict__.items() if k not in ("probabilities", "model_dir")}
     (out / "result.json").write_text(json.dumps(info), encoding="utf-8")
@@ -137,6 +147,7 @@ def main(out_dir: str) -> None:
         out,
         fit_kwargs=job["fit_kwargs"],
         seed=job["seed"],
+        guard=job["guard"],
     )
 
 
@@ -162,6 +173,8 @@ class Retrainer:
         threads: torch threads of the child process.
         fit_kwargs: overrides of :func:`retrain_fit`.
         seed: the validation split's seed.
+        guard: keep the start where held-out labels do not prefer the fine-tune
+            (see :func:`bem.training.fine_tune_on_labels`).
     """
 
     def __init__(
@@ -176,6 +189,7 @@ class Retrainer:
         threads: int = 1,
         fit_kwargs: dict[str, Any] | None = None,
         seed: int = 0,
+        guard: bool = True,
     ) -> None:
         self.start_dir = start_dir
         self.left, self.right, self.pool = left, right, pool
@@ -183,7 +197,7 @@ class Retrainer:
         self.background = background
         self.threads = threads
         self.fit_kwargs = fit_kwargs
-        self.seed = seed
+        self.seed, self.guard = seed, guard
         self._process: Any = None
         self._watcher: threading.Thread | None = None
         self._busy = False
@@ -220,6 +234,7 @@ class Retrainer:
                 out,
                 fit_kwargs=self.fit_kwargs,
                 seed=self.seed,
+                guard=self.guard,
             )
             done(result)
             return
@@ -234,6 +249,7 @@ class Retrainer:
             "threads": self.threads,
             "fit_kwargs": self.fit_kwargs,
             "seed": self.seed,
+            "guard": self.guard,
         }
         (out / "job.json").write_text(json.dumps(job), encoding="utf-8")
         # a fresh interpreter, not multiprocessing: it must not re-run the caller's script

@@ -66,6 +66,7 @@ class RetrainingMixin:
                 threads=self.retrain_threads,
                 fit_kwargs=self.fit_kwargs,
                 seed=self.seed,
+                guard=self.retrain_guard,
             )
         before = self._labels_at_retrain
         self._labels_at_retrain = len(labels)
@@ -95,11 +96,12 @@ class RetrainingMixin:
                     self.retrain_seconds_.append(result.seconds)
                     shutil.rmtree(old, ignore_errors=True)
                 logger.info(
-                    "model round %d swapped in: %d training labels, %.1f s, threshold %.3f",
+                    "model round %d swapped in: %d training labels, %.1f s, threshold %.3f; %s",
                     self.round_,
                     result.n_train,
                     result.seconds,
                     result.threshold,
+                    result.reason,
                 )
         except Exception:  # a bad retrain must not end the session: keep the old model
             logger.exception("the retrained model could not be loaded; keeping the old one")

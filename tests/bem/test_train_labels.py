@@ -18,7 +18,7 @@ from blocking import (
     blocker_to_config,
     tune_blocker,
 )
-from data import make_linkage
+from data import RecordPairs, make_linkage
 from matcher import Matcher
 
 COLUMNS = ["title", "brand", "model", "price"]  # what the tiny model's 64 tokens hold
@@ -86,6 +86,36 @@ def test_a_session_start_model_beside_the_labels_is_the_start(session, tiny_mode
 
         shutil.rmtree(start)
     assert "the session's" in capsys.readouterr().out
+
+
+def test_too_few_labels_keep_a_trained_start_unless_told(session, tiny_model_dir, capsys):
+    """14 matches cannot check a fine-tune: the trained start is saved as it was (its
+    training data kept on the card); --always-fine-tune fine-tunes it anyway."""
+    root, _ = session
+    syn = make_linkage(n_entities=12, seed=4)
+    start = Matcher(tiny_model_dir, max_length=64)
+    own = syn.pairs[["ltable_id", "rtable_id", "label"]]
+    start.fit(RecordPairs(syn.left[COLUMNS], syn.right[COLUMNS], own), epochs=1, progress=False)
+    start.train_info_["data"] = "the start's own pairs"
+    start.save_pretrained(root / "trained-start")
+    base = [
+        "-q",
+        "train",
+        "--labels",
+        str(root / "labels.csv"),
+        "--model",
+        str(root / "trained-start"),
+    ]
+    base += ["--left", str(root / "left.csv"), "--right", str(root / "right.csv"), "--epochs", "1"]
+    assert main([*base, "-o", str(root / "kept")]) == 0, capsys.readouterr().err
+    assert "the starting model is kept unchanged: 14 match" in capsys.readouterr().out
+    kept = Matcher.from_pretrained(root / "kept")
+    assert kept.train_info_["data"] == "the start's own pairs"
+    assert kept.train_info_["few_label"]["kept"] == "start"
+    assert main([*base, "--always-fine-tune", "-o", str(root / "tuned")]) == 0
+    assert "guard off" in capsys.readouterr().out
+    tuned = Matcher.from_pretrained(root / "tuned")
+    assert "bem label session" in tuned.train_info_["data"]
 
 
 def test_too_few_matches_leave_the_blocker_untuned(tmp_path, tiny_model_dir, capsys):
