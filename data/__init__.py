@@ -1,5 +1,6 @@
 """Record tables, labelled pairs, loaders, validation and synthetic data."""
 
+from data.csvfile import read_csv_strings
 from data.datasets import (
     DedupDataset,
     LinkageDataset,
@@ -15,7 +16,7 @@ from data.errors import BemError
 from data.noisy_copy import NOISE_RATES, noisy_copy
 from data.pairs import Record, RecordPairs, load_pairs, validate_pairs
 from data.synthetic import SyntheticDedup, SyntheticLinkage, make_dedup, make_linkage
-from data.table import load_table, read_csv_strings, validate_table, write_table
+from data.table import load_table, validate_table, write_table
 
 __all__ = [
     "NOISE_RATES",

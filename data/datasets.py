@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data.csvfile import _list, _read
 from data.ditto import load_ditto
 from data.errors import BemError
 from data.pairs import RecordPairs, load_pairs, validate_pairs
-from data.table import _list, _read, load_table
+from data.table import load_table
 
 __all__ = [
     "DedupDataset",

@@ -119,7 +119,7 @@ def load_pairs(
 
     ``left``/``right``, when given, are the tables the ids must exist in.
     """
-    from data.table import _read  # local: keeps module import cheap
+    from data.csvfile import _read  # local: keeps module import cheap
 
     frame, lines = _read(path)
     return validate_pairs(frame, left, right, labelled=labelled, source=str(path), lines=lines)

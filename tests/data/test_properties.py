@@ -166,7 +166,7 @@ def test_ditto_any_text_parses_or_raises_bem_error(tmp_path, text):
 @SETTINGS
 @given(text=st.text(alphabet='a,"\n x', max_size=40) | st.text(alphabet=',"\n\r\n', max_size=20))
 def test_fast_parser_agrees_with_reference(text):
-    from data.table import _parse, _parse_reference
+    from data.csvfile import _parse, _parse_reference
 
     assume("\r" not in text.replace("\r\n", ""))  # lone CR: csv breaks the line there
     try:
