@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels",
         help="a `bem label` session's labels file (with --left [--right]): fine-tunes the "
         "session's starting model (FILE.start-model, else --model, else a label-free model "
-        "trained first) with the few-label rule, and tunes the blocker on the labelled matches",
+        "trained first) with the few-label rule, keeping the fine-tune only where a held-out "
+        "fifth of the labels prefers it, and tunes the blocker on the labelled matches",
     )
     p.add_argument(
         "--always-fine-tune",

@@ -266,12 +266,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise BemError(f"{out}: directory exists and is not empty; pass --overwrite to replace it")
+    if args.always_fine_tune and not args.labels:
+        raise BemError("--always-fine-tune applies to --labels training only")
     if args.self_supervised:
         return _train_self_supervised(args, out)
     if args.max_records != 1000:
         raise BemError("--max-records applies to --self-supervised training only")
     if args.labels:
         return _train_from_labels(args, out)
-    if args.always_fine_tune:
-        raise BemError("--always-fine-tune applies to --labels training only")
     return _train_labelled(args, out)

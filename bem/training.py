@@ -57,8 +57,8 @@ def few_label_fit(n_train: int) -> dict[str, Any]:
 class FewLabelFit:
     """What :func:`fine_tune_on_labels` did with the labels, and the matcher it kept.
 
-    ``kept`` is ``"fine-tuned"`` or ``"start"`` (the starting model, unchanged but
-    for a threshold chosen on the held-out labels when there were any);
+    ``kept`` is ``"fine-tuned"`` or ``"start"`` (the starting model as it was:
+    weights, threshold and cascade);
     ``start_f1`` and ``tuned_f1`` are the two models' F1 on the held-out labels
     at their best thresholds (``None`` where not measured); ``reason`` says why
     in a sentence the CLI prints and the model card keeps.
@@ -106,8 +106,10 @@ def fine_tune_on_labels(
     - Once each class has :data:`MIN_PER_CLASS_FOR_VALID` pairs, a fifth of them
       (stratified) is held out. The fine-tune early-stops and picks its threshold
       on it, and it replaces a trained starting model only if its F1 there, at its
-      best threshold, beats the start's at the start's best threshold (a tie keeps
-      the start, which then takes that threshold).
+      best threshold, beats the start's at the start's best threshold; else (a tie
+      too) the start is kept as it was, its threshold and cascade included. The
+      check leans towards the fine-tune (it early-stopped on those same labels),
+      so a start it keeps was clearly not beaten.
     - With fewer, nothing can check a fine-tune, so a trained starting model (the
       label-free model, a ``--model``) is kept as it is: no unchecked change
       replaces a model that works.
@@ -135,26 +137,33 @@ def fine_tune_on_labels(
         train, valid = split_train_valid(pairs, seed=seed)
     elif guard and not untrained:
         reason = (
-            f"the starting model is kept unchanged: {counts[1]} match and {counts[0]} no-match "
-            f"labels, and checking a fine-tune needs {MIN_PER_CLASS_FOR_VALID} of each"
+            f"the starting model's weights and threshold are kept: {counts[1]} match and "
+            f"{counts[0]} no-match labels, and checking a fine-tune needs "
+            f"{MIN_PER_CLASS_FOR_VALID} of each (--always-fine-tune fine-tunes anyway)"
         )
         return _record(FewLabelFit(matcher, train, None, "start", reason))
     settings = {**few_label_fit(len(train)), **(fit_kwargs or {})}
     if untrained or not guard:
-        how = "an untrained start" if untrained else "guard off: not compared with the start"
+        how = "an untrained start" if untrained else "--always-fine-tune: not compared"
         matcher.fit(train, valid, progress=progress, **settings)
         reason = f"fine-tuned on {len(train)} labels ({how})"
         return _record(FewLabelFit(matcher, train, valid, "fine-tuned", reason))
+    _, start_f1 = best_threshold(valid.labels, matcher.predict_proba(valid))
+    matcher._invalidate()  # the copy needs no cached encodings
     start = copy.deepcopy(matcher)
-    start_threshold, start_f1 = best_threshold(valid.labels, start.predict_proba(valid))
     matcher.fit(train, valid, progress=progress, **settings)
     _, tuned_f1 = best_threshold(valid.labels, matcher.predict_proba(valid))
-    figures = f"held-out F1 {tuned_f1:.3f} fine-tuned, {start_f1:.3f} the start, on {len(valid)}"
+    figures = (
+        f"F1 on {len(valid)} held-out labels, each at its best threshold: {tuned_f1:.3f} "
+        f"fine-tuned, {start_f1:.3f} the start"
+    )
     if tuned_f1 > start_f1:
-        reason = f"fine-tuned on {len(train)} labels: {figures} labels"
+        reason = f"fine-tuned on {len(train)} labels ({figures})"
         return _record(FewLabelFit(matcher, train, valid, "fine-tuned", reason, start_f1, tuned_f1))
-    start.threshold_ = float(start_threshold)
-    reason = f"the starting model is kept (the fine-tune did not beat it: {figures} labels)"
+    reason = (
+        "the starting model's weights and threshold are kept: the fine-tune did not beat it "
+        f"({figures}; --always-fine-tune keeps the fine-tune)"
+    )
     return _record(FewLabelFit(start, train, valid, "start", reason, start_f1, tuned_f1))
 
 

@@ -298,6 +298,7 @@ def run(
                     "positives": int(labels.labels.sum()),
                     "train_seconds": seconds + info["train_seconds"],
                     "kept": kept,
+                    "labels_hash": data_hash(labels)[:16],
                 }
                 if with_dedupe:
                     point["dedupe_f1"] = dedupe_point(ds, labels)
@@ -359,7 +360,8 @@ def markdown(results: dict[str, Any]) -> str:
         "prefers it (`fine_tune_on_labels`; with fewer than "
         f"{MIN_PER_CLASS_FOR_VALID} labels of a class it keeps the start): `kept` says "
         "which. dedupe 3 trains on the same labels and scores the same test pairs. Train "
-        "minutes include the label-free model's and the fine-tune's, kept or not.",
+        "minutes include the label-free model's and the fine-tune's where one ran (kept "
+        "or not).",
         "",
         "`active F1`: the same fine-tuning on the pairs `bem label`'s engine asked "
         f"(uncertainty with diversity, both classes in turn, one audit pair in five, a "
@@ -373,7 +375,12 @@ def markdown(results: dict[str, Any]) -> str:
     for dataset, points in results.items():
         for n, p in sorted(points.items(), key=lambda kv: int(kv[0])):
             dedupe = f"{100 * p['dedupe_f1']:.1f}" if "dedupe_f1" in p else "-"
-            active = f"{100 * p['f1']:.1f} ({p['active_positives']})" if "f1" in p else "-"
+            active = (
+                f"{100 * p['f1']:.1f} ({p['active_positives']}"
+                f"{', start kept' if p.get('active_kept') == 'start' else ''})"
+                if "f1" in p
+                else "-"
+            )
             lines.append(
                 f"| {dataset} | {n} | {p['positives']} | {100 * p['random_f1']:.1f} | "
                 f"{p.get('kept', '-')} | {active} | {dedupe} | {p['train_seconds'] / 60:.1f} |"
@@ -430,9 +437,14 @@ def main(argv: list[str] | None = None) -> int:
     def save(dataset: str, budget: str, point: dict[str, Any]) -> None:
         # written after every point: a stopped run keeps what it measured
         before = saved.get(dataset, {}).get(budget, {})
-        if budget != "0" and "dedupe_f1" not in point and "dedupe_f1" in before:
-            # --no-dedupe: dedupe's figure on the same labels (same seed and budget: the
-            # same pairs) stays, with the date it was measured
+        # points before labels_hash was kept are matched by their positives
+        same = (
+            before.get("labels_hash") == point.get("labels_hash")
+            if "labels_hash" in before
+            else before.get("positives") == point.get("positives")
+        )
+        if budget != "0" and "dedupe_f1" not in point and "dedupe_f1" in before and same:
+            # --no-dedupe: dedupe's figure on the same labels stays, with its date
             point["dedupe_f1"] = before["dedupe_f1"]
             point["dedupe_date"] = before.get("dedupe_date", before["date"])
         saved.setdefault(dataset, {})[budget] = point

@@ -67,6 +67,13 @@ def add_label_parser(subparsers: Any) -> None:
         default=20,
         help="retrain in the background after this many new labels (default 20; 0: never)",
     )
+    p.add_argument(
+        "--always-fine-tune",
+        action="store_true",
+        help="retrain a trained start on any number of labels and swap the fine-tune in "
+        "unchecked (by default a retrain waits for 25 labels of each class and keeps the "
+        "start unless held-out labels prefer the fine-tune)",
+    )
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -132,6 +139,7 @@ def cmd_label(args: argparse.Namespace) -> int:
         key=key,
         top_k=args.top_k,
         retrain_every=args.retrain_every,
+        retrain_guard=not args.always_fine_tune,
         retrain_threads=retrain_threads,
         threads=max(1, (os.cpu_count() or 2) - retrain_threads),
         seed=args.seed,

@@ -44,7 +44,7 @@ def format_status(p: Status) -> str:
     line = (
         f"{p.answered} answered ({p.matches} match, {p.non_matches} no match, "
         f"{p.unsure} unsure), {p.remaining} of {p.pool} left; model round {p.model_round}"
-        f"{retrain}"
+        f"{retrain}" + (f" ({p.model_note})" if p.model_note else "")
     )
     if p.mode == "review":
         return line

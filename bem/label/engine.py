@@ -15,8 +15,11 @@ a session started on the file of a killed one resumes where it stopped and never
 asks an answered pair again. Every answer is appended to the file and flushed
 at once (:mod:`bem.label.store`). Every ``retrain_every`` labels the starting
 model is fine-tuned on all labels in a child process (:mod:`bem.label.retrain`)
-while the questions go on; the new model and its scores are swapped in when it
-is done. Picks follow :mod:`bem.label.picking`; every ``audit_every``-th question
+while the questions go on; the model the few-label rule keeps (the fine-tune, or
+the start where held-out labels do not prefer it) and its scores are swapped in
+when it is done. A trained start is not retrained before each class has
+:data:`~bem.training.MIN_PER_CLASS_FOR_VALID` labels (``retrain_guard``).
+Picks follow :mod:`bem.label.picking`; every ``audit_every``-th question
 is an audit pair for the estimate of :mod:`bem.label.estimate`.
 """
 
@@ -40,6 +43,7 @@ from bem.label.estimate import Estimate, estimate_quality
 from bem.label.question import Question, Status
 from bem.label.retraining import RetrainingMixin
 from bem.label.store import UNDO, Answer, LabelLog, pair_key, replay
+from bem.training import MIN_PER_CLASS_FOR_VALID, is_trained
 from data import BemError
 
 if TYPE_CHECKING:
@@ -151,6 +155,7 @@ class LabelSession(AskingMixin, RetrainingMixin):
         self.audit_every = 0 if review is not None else audit_every
         self.recent, self.explain, self.prefetch = recent, explain, prefetch
         self.fit_kwargs, self.retrain_guard = fit_kwargs, retrain_guard
+        self.model_note_ = ""  # what the current model is, in words (Status.model_note)
         self.seed, self.progress = seed, progress
         self._lock = threading.RLock()
         self._explain_lock = threading.Lock()
@@ -204,6 +209,12 @@ class LabelSession(AskingMixin, RetrainingMixin):
             pair_key(a, b, unordered=self._unordered): i
             for i, (a, b) in enumerate(zip(self._lids, self._rids))
         }
+        self._start_trained = is_trained(self.matcher)
+        if self.retrain_every and self.retrain_guard and self._start_trained:
+            self.model_note_ = (
+                f"the starting model: a retrain needs {MIN_PER_CLASS_FOR_VALID} match and "
+                f"{MIN_PER_CLASS_FOR_VALID} no-match labels to be checked against it"
+            )
         self.log_ = LabelLog(self.labels)
         try:
             self._replay()
@@ -365,6 +376,7 @@ class LabelSession(AskingMixin, RetrainingMixin):
                 estimate=self.estimate(),
                 retrain_seconds=tuple(self.retrain_seconds_),
                 mode="review" if self.review is not None else "active",
+                model_note=self.model_note_,
             )
 
     # -- closing ----------------------------------------------------------------------

@@ -145,6 +145,9 @@ class Status:
         retrain_seconds: how long each finished retrain took.
         estimate: precision, recall and F1 of the current model.
         mode: ``"active"`` (active learning) or ``"review"``.
+        model_note: what the current model is, in words: the starting model and
+            what a retrain waits for, or the last retrain's decision (fine-tuned,
+            or the start kept, and why); empty when there is nothing to say.
     """
 
     answered: int
@@ -159,6 +162,7 @@ class Status:
     estimate: Estimate
     retrain_seconds: tuple[float, ...] = field(default_factory=tuple)
     mode: str = "active"
+    model_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)

@@ -1,7 +1,8 @@
 """Retraining during a labelling session, in a separate process.
 
 A retrain fine-tunes the session's *starting* model (saved once as a directory)
-on every labelled answer so far, then rescores the session's pool of candidate
+on every labelled answer so far, keeps the fine-tune or the start by the
+few-label rule, then rescores the session's pool of candidate
 pairs, and writes the new model and the scores into a folder of its own. It
 runs in a child process (``spawn``) with few torch threads, so the questions
 the session keeps asking meanwhile are not slowed by it; the session loads the

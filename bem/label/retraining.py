@@ -3,7 +3,10 @@
 :class:`RetrainingMixin` is the retraining half of
 :class:`bem.label.LabelSession`: after every answer it checks whether
 ``retrain_every`` new labels came in (both classes present, no retrain
-running), hands them to a :class:`~bem.label.retrain.Retrainer`, and when the
+running; with ``retrain_guard`` and a trained start, at least
+:data:`~bem.training.MIN_PER_CLASS_FOR_VALID` labels of each class, since the
+few-label rule would keep the start on fewer), hands them to a
+:class:`~bem.label.retrain.Retrainer`, and when the
 retrain is done loads its model outside the session's lock and swaps model,
 scores and threshold in under it. A retrain that fails or cannot be loaded is
 logged and the session keeps its model.
@@ -16,6 +19,8 @@ import shutil
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
+from bem.training import MIN_PER_CLASS_FOR_VALID
 
 if TYPE_CHECKING:
     from bem.label.retrain import RetrainResult
@@ -50,6 +55,16 @@ class RetrainingMixin:
             return
         if labels["label"].nunique() < 2:
             logger.info("retrain waits for both classes among the %d labels", len(labels))
+            return
+        fewest = int(labels["label"].value_counts().min())
+        if self.retrain_guard and self._start_trained and fewest < MIN_PER_CLASS_FOR_VALID:
+            # the rule would keep the start: no child process, no rescoring for nothing
+            logger.info(
+                "retrain waits for %d labels of each class (%d of the rarer so far): a trained "
+                "start is not fine-tuned on fewer",
+                MIN_PER_CLASS_FOR_VALID,
+                fewest,
+            )
             return
         if self._retrainer is None:
             from bem.label.retrain import Retrainer
@@ -94,6 +109,7 @@ class RetrainingMixin:
                     self.round_ += 1
                     self._version += 1
                     self.retrain_seconds_.append(result.seconds)
+                    self.model_note_ = result.reason
                     shutil.rmtree(old, ignore_errors=True)
                 logger.info(
                     "model round %d swapped in: %d training labels, %.1f s, threshold %.3f; %s",

@@ -35,8 +35,10 @@ def untrained(tiny_model_dir):
 
 @pytest.fixture
 def trained(untrained):
-    """A tiny matcher after one epoch of training (a trained start, as the label-free model is)."""
-    untrained.fit(pairs_with(6), epochs=1, progress=False)
+    """A tiny matcher after one epoch of training with validation pairs, so with a tuned
+    threshold and a cascade (a trained start, as the label-free model is)."""
+    untrained.fit(pairs_with(12), pairs_with(8), epochs=1, progress=False)
+    assert untrained.cascade_ is not None
     return untrained
 
 
@@ -67,19 +69,23 @@ def test_an_untrained_start_is_fine_tuned_on_every_label(untrained):
 
 
 def test_a_fine_tune_that_ties_the_start_on_held_out_labels_keeps_the_start(trained):
-    """A learning rate of 0 changes nothing: the two tie, and the start (a copy taken before
-    the fine-tune) comes back with the threshold best on the held-out labels."""
+    """A learning rate of 0 changes nothing: the two tie, and the start comes back as it
+    was (the copy taken before the fine-tune: weights, threshold and cascade)."""
     labels = pairs_with(MIN_PER_CLASS_FOR_VALID + 5)
     before = trained.predict_proba(labels)
+    threshold, band = trained.threshold_, trained.cascade_.band_
     fit = fine_tune_on_labels(
         trained, labels, progress=False, fit_kwargs={"epochs": 1, "learning_rate": 0.0}
     )
     assert fit.kept == "start" and fit.valid is not None
+    assert fit.matcher is not trained, "the fine-tuned matcher came back as the start"
     assert fit.start_f1 == pytest.approx(fit.tuned_f1)
     np.testing.assert_allclose(fit.matcher.predict_proba(labels), before, atol=1e-6)
-    best, _ = training.best_threshold(fit.valid.labels, fit.matcher.predict_proba(fit.valid))
-    assert fit.matcher.threshold_ == pytest.approx(best)
+    assert fit.matcher.threshold_ == threshold
+    assert fit.matcher.cascade_.band_ == band
+    assert fit.matcher.cascade_.threshold_ == threshold
     assert fit.matcher.train_info_["few_label"]["n_valid"] == len(fit.valid)
+    assert "--always-fine-tune" in fit.reason
 
 
 def test_a_fine_tune_better_on_held_out_labels_replaces_the_start(trained, monkeypatch):
@@ -93,13 +99,31 @@ def test_a_fine_tune_better_on_held_out_labels_replaces_the_start(trained, monke
     assert "0.900 fine-tuned, 0.600 the start" in fit.reason
 
 
+def test_a_start_that_beats_the_fine_tune_is_kept_and_saved_as_it_was(
+    trained, monkeypatch, tmp_path
+):
+    from matcher import Matcher
+
+    scores = iter([(0.5, 0.9), (0.4, 0.6)])  # the start's, then the fine-tune's
+    monkeypatch.setattr(training, "best_threshold", lambda labels, proba: next(scores))
+    threshold = trained.threshold_
+    fit = fine_tune_on_labels(
+        trained, pairs_with(MIN_PER_CLASS_FOR_VALID + 5), progress=False, fit_kwargs={"epochs": 1}
+    )
+    assert fit.kept == "start" and fit.matcher is not trained
+    fit.matcher.save_pretrained(tmp_path / "kept")
+    loaded = Matcher.from_pretrained(tmp_path / "kept")
+    assert loaded.threshold_ == threshold and loaded.cascade_.threshold_ == threshold
+    assert loaded.train_info_["few_label"]["start_valid_f1"] == 0.9
+
+
 def test_guard_off_fine_tunes_a_trained_start_on_few_labels(trained):
     labels = pairs_with(4)
     before = trained.predict_proba(labels)
     fit = fine_tune_on_labels(
         trained, labels, progress=False, guard=False, fit_kwargs={"epochs": 2}
     )
-    assert fit.kept == "fine-tuned" and "guard off" in fit.reason
+    assert fit.kept == "fine-tuned" and "--always-fine-tune" in fit.reason
     assert not np.allclose(fit.matcher.predict_proba(labels), before)
 
 

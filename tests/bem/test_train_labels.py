@@ -108,12 +108,12 @@ def test_too_few_labels_keep_a_trained_start_unless_told(session, tiny_model_dir
     ]
     base += ["--left", str(root / "left.csv"), "--right", str(root / "right.csv"), "--epochs", "1"]
     assert main([*base, "-o", str(root / "kept")]) == 0, capsys.readouterr().err
-    assert "the starting model is kept unchanged: 14 match" in capsys.readouterr().out
+    assert "weights and threshold are kept: 14 match" in capsys.readouterr().out
     kept = Matcher.from_pretrained(root / "kept")
     assert kept.train_info_["data"] == "the start's own pairs"
     assert kept.train_info_["few_label"]["kept"] == "start"
     assert main([*base, "--always-fine-tune", "-o", str(root / "tuned")]) == 0
-    assert "guard off" in capsys.readouterr().out
+    assert "--always-fine-tune: not compared" in capsys.readouterr().out
     tuned = Matcher.from_pretrained(root / "tuned")
     assert "bem label session" in tuned.train_info_["data"]
 

@@ -140,3 +140,34 @@ def test_no_new_round_starts_between_a_retrain_ending_and_its_swap(
         label(s, lambda q: q.number % 2, 1)
         assert submitted == [1, 2]
         assert s.wait_for_retrain(timeout=900) and s.round_ == 2
+
+
+def _trained_start(records, dedup_data, tiny_model_dir):
+    """A tiny matcher fitted one epoch on the records' own pairs: a trained start."""
+    from data import RecordPairs
+    from matcher import Matcher
+
+    pairs = dedup_data.pairs[["ltable_id", "rtable_id", "label"]]
+    matcher = Matcher(model=tiny_model_dir, max_length=48, batch_size=16)
+    matcher.fit(RecordPairs(records, records, pairs), epochs=1, progress=False)
+    return matcher
+
+
+def test_a_trained_start_is_not_retrained_before_25_labels_of_each_class(
+    records, dedup_data, tiny_model_dir, tmp_path
+):
+    """The few-label rule would keep it: no retrain runs, and the status says why."""
+    from bem.label.console import format_status
+
+    start = _trained_start(records, dedup_data, tiny_model_dir)
+    options = dict(retrain_every=4, background=False, explain=False, fit_kwargs={"epochs": 1})
+    with start_session(records, start, tmp_path / "a.csv", **options) as s:
+        label(s, lambda q: q.number % 2, 8)
+        assert s.round_ == 0 and not s.retrain_seconds_
+        assert "needs 25 match and 25 no-match labels" in format_status(s.status())
+    with start_session(records, start, tmp_path / "b.csv", retrain_guard=False, **options) as s:
+        before = s.probabilities_.copy()
+        label(s, lambda q: q.number % 2, 4)
+        assert s.round_ == 1
+        assert not np.allclose(before, s.probabilities_)
+        assert "--always-fine-tune: not compared" in s.status().model_note
