@@ -230,10 +230,12 @@ def main(argv: list[str] | None = None) -> int:
             row = scale_runs.run(engine, n, timeout=args.run_timeout)
             row["command"] = command.strip()  # each row keeps the command that made it
             results["runs"] = scale_runs.merge(results.get("runs", []), [row])
+            kept = {k: v for k, v in results.get("runs_run", {}).items() if k in ("note", "notes")}
             results["runs_run"] = {
                 "command": command.strip(),
                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 "fit_overrides": FIT_OVERRIDES,
+                **kept,  # the notes on the runs stay (edit them where a re-run outdates one)
             }
             _save(results)
     _save(results)
