@@ -391,6 +391,13 @@ def markdown(results: dict[str, Any]) -> str:
         for n, p in points.items()
         if p.get("note")
     ]
+    for dataset, points in results.items():
+        dated = sorted({p["dedupe_date"] for p in points.values() if p.get("dedupe_date")})
+        if dated:
+            notes.append(
+                f"- {dataset}: the dedupe figures were measured on the same labels on "
+                f"{', '.join(dated)} and kept by a run with --no-dedupe"
+            )
     lines += ["", "Notes:", "", *notes] if notes else []
     lines += _ablation_lines(results)
     lines += ["", "Targets and anchors (abt_buy / amazon_google / dblp_acm):", ""]

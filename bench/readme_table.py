@@ -294,7 +294,9 @@ def _label_curve_rows(res: dict[str, Any]) -> list[Row]:
             continue
         start = points["0"]["random_f1"]
         figures = " / ".join(f"{100 * points[b]['random_f1']:.1f}" for b in budgets)
-        curve.append(f"{s} {figures} (start {100 * start:.1f})")
+        kept = [b for b in budgets if points[b].get("kept") == "start"]
+        note = f"; start kept at {', '.join(kept)}" if kept else ""
+        curve.append(f"{s} {figures} (start {100 * start:.1f}{note})")
         below += [f"{s} @ {b}" for b in budgets if points[b]["random_f1"] < start]
         commands |= {points[b]["command"] for b in budgets}
         seen |= set(budgets)
@@ -306,7 +308,7 @@ def _label_curve_rows(res: dict[str, Any]) -> list[Row]:
         (
             f"{' / '.join(budgets)} random labels, test F1",
             "; ".join(curve),
-            f"above the label-free start: {verdict}",
+            f"at or above the label-free start: {verdict}",
             "; ".join(f"`{c}`" for c in sorted(commands)),
         )
     ]

@@ -65,6 +65,9 @@ def test_the_label_curve_row_names_each_budget_below_the_label_free_start():
     curve = readme_table.label_efficiency_rows(res)[-1]
     assert curve[0] == "50 / 1000 random labels, test F1"
     assert "amazon_google 50.0 / 70.0 (start 60.0)" in curve[1]
-    assert curve[2] == "above the label-free start: below the start at amazon_google @ 50"
+    assert curve[2] == "at or above the label-free start: below the start at amazon_google @ 50"
     res["amazon_google"]["50"] = p(0.65)
-    assert readme_table.label_efficiency_rows(res)[-1][2] == "above the label-free start: met"
+    assert readme_table.label_efficiency_rows(res)[-1][2] == "at or above the label-free start: met"
+    res["dblp_acm"]["50"] = {**p(0.97), "kept": "start"}  # the rule kept the start: equal
+    curve = readme_table.label_efficiency_rows(res)[-1]
+    assert curve[2].endswith(": met") and "dblp_acm 97.0 (start 97.0; start kept at 50)" in curve[1]
