@@ -16,6 +16,7 @@ __all__ = [
     "MIN_MATCHES_FOR_BLOCKING",
     "MIN_PER_CLASS_FOR_VALID",
     "FewLabelFit",
+    "enough_to_check",
     "few_label_fit",
     "fine_tune_on_labels",
     "is_trained",
@@ -84,6 +85,12 @@ class FewLabelFit:
         }
 
 
+def enough_to_check(counts: np.ndarray) -> bool:
+    """Each class has :data:`MIN_PER_CLASS_FOR_VALID` labels (``counts``: no-match, match),
+    so a fifth can be held out to check a fine-tune against its start."""
+    return bool(np.min(counts) >= MIN_PER_CLASS_FOR_VALID)
+
+
 def is_trained(matcher: Any) -> bool:
     """``matcher`` was fitted (on labels or without them), not a raw language model."""
     return bool(getattr(matcher, "train_info_", None))
@@ -133,7 +140,7 @@ def fine_tune_on_labels(
         raise BemError(f"the labels hold no {missing} pair; a matcher needs both classes")
     untrained = not is_trained(matcher)
     train, valid = pairs, None
-    if counts.min() >= MIN_PER_CLASS_FOR_VALID:
+    if enough_to_check(counts):
         train, valid = split_train_valid(pairs, seed=seed)
     elif guard and not untrained:
         reason = (

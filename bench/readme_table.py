@@ -368,26 +368,16 @@ def scale_run_rows(res: dict[str, Any]) -> list[Row]:
         )
     by = {(r["engine"], r["records"]): r for r in runs}
     if ("spark", 100_000) in by and ("local", 100_000) in by:
-        ratio = by[("spark", 100_000)]["seconds"] / by[("local", 100_000)]["seconds"]
+        spark, local = by[("spark", 100_000)], by[("local", 100_000)]
+        commands = {spark.get("command", ""), local.get("command", "")}
+        mixed = " (the two runs came from different commands: see bench/results/scale.md)"
         rows.append(
             (
                 "Spark (`local[2]`) over the local engine, 100,000 records",
-                f"{ratio:.2f}x the time"
-                + (
-                    " (the two runs came from different commands: see bench/results/scale.md)"
-                    if by[("spark", 100_000)].get("command")
-                    != by[("local", 100_000)].get("command")
-                    else ""
-                ),
-                f"< 1.5x: {_verdict(ratio < 1.5)}",
-                "; ".join(
-                    sorted(
-                        {
-                            f"`{by[('spark', 100_000)].get('command', '')}`",
-                            f"`{by[('local', 100_000)].get('command', '')}`",
-                        }
-                    )
-                ),
+                f"{spark['seconds'] / local['seconds']:.2f}x the time"
+                + (mixed if len(commands) > 1 else ""),
+                f"< 1.5x: {_verdict(spark['seconds'] / local['seconds'] < 1.5)}",
+                "; ".join(f"`{c}`" for c in sorted(commands)),
             )
         )
     return rows

@@ -18,9 +18,10 @@ import logging
 import shutil
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from bem.training import MIN_PER_CLASS_FOR_VALID
+from bem.training import MIN_PER_CLASS_FOR_VALID, enough_to_check
 
 if TYPE_CHECKING:
     from bem.label.retrain import RetrainResult
@@ -56,14 +57,14 @@ class RetrainingMixin:
         if labels["label"].nunique() < 2:
             logger.info("retrain waits for both classes among the %d labels", len(labels))
             return
-        fewest = int(labels["label"].value_counts().min())
-        if self.retrain_guard and self._start_trained and fewest < MIN_PER_CLASS_FOR_VALID:
+        counts = np.bincount(labels["label"].to_numpy(dtype=int), minlength=2)
+        if self.retrain_guard and self._start_trained and not enough_to_check(counts):
             # the rule would keep the start: no child process, no rescoring for nothing
             logger.info(
                 "retrain waits for %d labels of each class (%d of the rarer so far): a trained "
                 "start is not fine-tuned on fewer",
                 MIN_PER_CLASS_FOR_VALID,
-                fewest,
+                counts.min(),
             )
             return
         if self._retrainer is None:
