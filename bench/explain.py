@@ -161,8 +161,14 @@ def counterfactual_block(explanations: list[Any], planted: list[str] | None) -> 
     ``coverage``: share of pairs with a flip found within the search's edit limit
     (3 field edits) and call budget; ``mean_edits``: fields edited per flip
     found; ``calls_per_pair``: model calls the search made per pair (found or
-    not); ``planted_hit`` (synthetic only): share of the hard negatives whose
-    counterfactual edits the planted attribute (of those with one found).
+    not); ``planted_hit`` (synthetic only): share of the hard negatives the
+    matcher rejects whose counterfactual edits the planted attribute (of those
+    with one found): there the planted difference can be the cause of the
+    decision. A hard negative the matcher accepts is a false positive: the
+    model missed the planted difference, and no edit of that attribute (making
+    it agree, or removing it) can argue for "no match", so its counterfactual
+    names what the model did rely on. ``planted_hit_all`` counts every hard
+    negative with a counterfactual, accepted ones included.
     """
     found = [e.counterfactual for e in explanations if e.counterfactual is not None]
     row: dict[str, Any] = {
@@ -178,8 +184,11 @@ def counterfactual_block(explanations: list[Any], planted: list[str] | None) -> 
             if p and e.counterfactual is not None
         ]
         hits = [any(ed.attribute == p for ed in e.counterfactual.edits) for e, p in hard]
-        row["planted_hit"] = float(np.mean(hits)) if hits else None
-        row["planted_pairs"] = len(hard)
+        rejected = [h for h, (e, _) in zip(hits, hard, strict=True) if e.decision == 0]
+        row["planted_hit"] = float(np.mean(rejected)) if rejected else None
+        row["planted_pairs"] = len(rejected)
+        row["planted_hit_all"] = float(np.mean(hits)) if hits else None
+        row["planted_pairs_all"] = len(hard)
         row["hard_negatives"] = sum(bool(p) for p in planted)
     return row
 

@@ -73,9 +73,11 @@ def checks(results: dict[str, Any]) -> list[str]:
             if cf.get("planted_hit") is not None:
                 hit = cf["planted_hit"] >= 0.9
                 text += (
-                    f"; planted attribute edited in {cf['planted_hit']:.2f} of hard negatives "
-                    f"(target 0.9): {'met' if hit else 'NOT met'}"
+                    f"; planted attribute edited in {cf['planted_hit']:.2f} of the hard negatives "
+                    f"the matcher rejects (target 0.9): {'met' if hit else 'NOT met'}"
                 )
+                if cf.get("planted_hit_all") is not None:
+                    text += f" ({cf['planted_hit_all']:.2f} of all hard negatives)"
             lines.append(text)
     for name, block in models.items():
         row = block.get("methods", {}).get(DEFAULT_METHOD)
@@ -145,8 +147,16 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{cf['calls_per_pair']:.1f} search calls per pair (target <= 30)"
                 + (
                     f"; the planted attribute is edited in {_fmt(cf, 'planted_hit', '{:.2f}')} "
-                    f"of the {cf['planted_pairs']} hard negatives with one found (target >= 0.9)"
+                    f"of the {cf['planted_pairs']} hard negatives the matcher rejects with one "
+                    "found (target >= 0.9)"
                     if "planted_hit" in cf
+                    else ""
+                )
+                + (
+                    f", in {_fmt(cf, 'planted_hit_all', '{:.2f}')} of all "
+                    f"{cf['planted_pairs_all']} with one found (accepted hard negatives are "
+                    "false positives: the model missed the planted difference)"
+                    if "planted_hit_all" in cf
                     else ""
                 )
                 + ".",

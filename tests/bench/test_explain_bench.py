@@ -23,7 +23,7 @@ def bench_explain():
     return module
 
 
-def _explanation(edits: list[str] | None, calls: int) -> SimpleNamespace:
+def _explanation(edits: list[str] | None, calls: int, decision: int = 0) -> SimpleNamespace:
     cf = None
     if edits is not None:
         cf = Counterfactual(
@@ -32,7 +32,7 @@ def _explanation(edits: list[str] | None, calls: int) -> SimpleNamespace:
             decision=1,
             model_calls=calls,
         )
-    return SimpleNamespace(counterfactual=cf, counterfactual_calls=calls)
+    return SimpleNamespace(counterfactual=cf, counterfactual_calls=calls, decision=decision)
 
 
 def test_counterfactual_block_counts_coverage_edits_calls_and_planted(bench_explain):
@@ -41,13 +41,18 @@ def test_counterfactual_block_counts_coverage_edits_calls_and_planted(bench_expl
         _explanation(["title", "brand"], 10),  # hard negative, planted colour: miss
         _explanation(None, 30),  # nothing found within the budget
         _explanation(["title"], 2),  # not a hard negative
+        _explanation(["title"], 3, decision=1),  # hard negative the matcher accepts: miss
     ]
-    row = bench_explain.counterfactual_block(explanations, ["model", "colour", "capacity", ""])
-    assert row["coverage"] == pytest.approx(3 / 4)
-    assert row["mean_edits"] == pytest.approx(4 / 3)
-    assert row["calls_per_pair"] == pytest.approx(46 / 4)
-    assert row["planted_hit"] == pytest.approx(1 / 2)  # of the two hard negatives with one found
-    assert (row["planted_pairs"], row["hard_negatives"]) == (2, 3)
+    planted = ["model", "colour", "capacity", "", "brand"]
+    row = bench_explain.counterfactual_block(explanations, planted)
+    assert row["coverage"] == pytest.approx(4 / 5)
+    assert row["mean_edits"] == pytest.approx(5 / 4)
+    assert row["calls_per_pair"] == pytest.approx(49 / 5)
+    # of the two rejected hard negatives with one found; the accepted one only in _all
+    assert row["planted_hit"] == pytest.approx(1 / 2)
+    assert row["planted_pairs"] == 2
+    assert row["planted_hit_all"] == pytest.approx(1 / 3)
+    assert (row["planted_pairs_all"], row["hard_negatives"]) == (3, 4)
     plain = bench_explain.counterfactual_block(explanations, None)
     assert "planted_hit" not in plain
 
