@@ -148,6 +148,13 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
                 f"{'yes' if p['train_minutes'] <= BUDGET_MINUTES else 'NO'} | "
                 f"{p['pairs_per_second']:.1f} | {p['best_epoch']} |"
             )
+    lines += ["", "Each point's run:", ""]
+    lines += [
+        f"- {dataset} / {variant}: `{p['command']}`, {p['date']}"
+        for dataset, block in results.items()
+        for variant, p in block.items()
+        if "command" in p
+    ]
     lines += ["", "Variants:", ""]
     lines += [f"- `{name}`: {spec['about']}" for name, spec in VARIANTS.items()]
     lines += ["", "Verdicts (against `base`):", ""]
@@ -176,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         }
         for dataset in args.datasets:
             for variant in args.variants:
-                saved.setdefault(dataset, {})[variant] = point(dataset, variant)
+                saved.setdefault(dataset, {})[variant] = {
+                    **point(dataset, variant),
+                    "command": meta["command"],
+                    "date": meta["date"],
+                }
                 logger.info("%s / %s: %s", dataset, variant, saved[dataset][variant])
                 RESULTS.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps({"meta": meta, **saved}, indent=2) + "\n")

@@ -59,3 +59,12 @@ def test_verdicts_use_validation_f1_only():
     assert v["no_blank"].startswith("does not help") and "not measured on dblp_acm" in v["no_blank"]
     text = ablation.markdown(results, {"command": "c", "date": "d", "machine": "m"})
     assert "| abt_buy | join_codes | 82.00 | 70.00 | 10.0 | yes |" in text
+
+
+def test_markdown_names_each_points_own_run():
+    point = {"valid_f1": 0.8, "test_f1": 0.8, "train_minutes": 1.0, "pairs_per_second": 5.0,
+             "best_epoch": 1, "command": "python bench/ablation.py --datasets abt_buy",
+             "date": "2026-12-03 11:16 UTC"}  # fmt: skip
+    text = ablation.markdown({"abt_buy": {"base": point}}, {"command": "later", "date": "d"})
+    own_run = "`python bench/ablation.py --datasets abt_buy`, 2026-12-03 11:16 UTC"
+    assert f"- abt_buy / base: {own_run}" in text
