@@ -60,3 +60,35 @@ def test_counterfactual_block_counts_coverage_edits_calls_and_planted(bench_expl
 def test_method_at_samples_sets_n_samples(bench_explain):
     assert bench_explain._settings("lime@500") == ("lime", {"n_samples": 500})
     assert bench_explain._settings("occlusion") == ("occlusion", {})
+
+
+def _row(auc: float, degradation: float, calls: float) -> dict[str, float]:
+    return {
+        "field_removal_auc": auc,
+        "field_removal_degradation": degradation,
+        "model_calls_per_pair": calls,
+    }
+
+
+def test_the_bar_needs_a_win_over_every_baseline_setting(bench_explain):
+    from bench import explain_tables
+
+    methods = {
+        "occlusion": _row(0.20, 0.40, 9.0),
+        "lime": _row(0.25, 0.30, 101.0),
+        "kernel_shap": _row(0.30, 0.10, 100.0),
+        "kernel_shap@500": _row(0.22, 0.35, 500.0),
+    }
+    lines = explain_tables.faithfulness_checks({"dblp_acm": {"methods": methods}})
+    assert "vs kernel_shap@500: CERTA better, CREW better, 55.6x fewer calls" in lines[0]
+    assert lines[-1].endswith("met by occlusion")
+    # LIME at 500 samples better on CERTA: the bar is no longer met
+    methods["lime@500"] = _row(0.15, 0.30, 501.0)
+    lines = explain_tables.faithfulness_checks({"dblp_acm": {"methods": methods}})
+    assert "vs lime@500: CERTA NOT better" in lines[0] and lines[-1].endswith("NOT met")
+    # too few calls saved counts as a miss too
+    methods.pop("lime@500")
+    methods["occlusion"] = _row(0.20, 0.40, 20.0)
+    assert explain_tables.faithfulness_checks({"x": {"methods": methods}})[-1].endswith("NOT met")
+    missing = explain_tables.faithfulness_checks({"x": {"methods": {"lime": methods["lime"]}}})
+    assert missing == ["- x: LIME and KernelSHAP not both measured"]
