@@ -7,7 +7,7 @@ from typing import Any
 
 from explain import DEFAULT_METHOD
 
-__all__ = ["COLUMNS", "checks", "faithfulness_checks", "markdown"]
+__all__ = ["COLUMNS", "bar", "checks", "faithfulness_checks", "markdown", "winners"]
 
 
 COLUMNS = [
@@ -43,36 +43,57 @@ def _versus(f: dict[str, Any], b: dict[str, Any]) -> tuple[bool, bool, float]:
     )
 
 
-def faithfulness_checks(models: dict[str, Any]) -> list[str]:
-    """Each field method against each LIME/KernelSHAP setting measured (``lime``, ``lime@500``).
+def bar(methods: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]] | None:
+    """The LIME/KernelSHAP settings measured and, per field method, its verdicts against each.
 
-    The bar holds for a matcher when one field method is better on both metrics than every
-    baseline setting with at least ``CALLS_BAR`` times fewer calls.
+    ``None`` when LIME and KernelSHAP were not both measured. A field method meets the bar
+    when every verdict is a win on both metrics with at least ``CALLS_BAR`` times fewer calls
+    (:func:`winners`).
     """
+    baselines = [m for m in methods if m.partition("@")[0] in BASELINES]
+    if {b.partition("@")[0] for b in baselines} != set(BASELINES):
+        return None
+    verdicts = {
+        f: [(b, *_versus(methods[f], methods[b])) for b in baselines]
+        for f in FIELD_METHODS
+        if f in methods
+    }
+    return baselines, verdicts
+
+
+def winners(verdicts: dict[str, list]) -> list[str]:
+    """The field methods of :func:`bar`'s verdicts that beat every baseline setting."""
+    return [
+        f
+        for f, rows in verdicts.items()
+        if all(certa and crew and ratio >= CALLS_BAR for _, certa, crew, ratio in rows)
+    ]
+
+
+def faithfulness_checks(models: dict[str, Any]) -> list[str]:
+    """Each field method against each LIME/KernelSHAP setting measured (``lime``, ``lime@500``);
+    the bar holds for a matcher when one field method wins against all of them."""
     lines = []
     for name, block in models.items():
-        methods = block.get("methods") or {}
-        baselines = [m for m in methods if m.partition("@")[0] in BASELINES]
-        if not {b.partition("@")[0] for b in baselines} >= set(BASELINES):
+        measured = bar(block.get("methods") or {})
+        if measured is None:
             lines.append(f"- {name}: LIME and KernelSHAP not both measured")
             continue
-        winners = []
-        for field_method in (m for m in FIELD_METHODS if m in methods):
-            verdicts, wins = [], True
-            for base in baselines:
-                certa, crew, ratio = _versus(methods[field_method], methods[base])
-                wins = wins and certa and crew and ratio >= CALLS_BAR
-                verdicts.append(
-                    f"vs {base}: CERTA {'better' if certa else 'NOT better'}, "
+        baselines, verdicts = measured
+        for field_method, rows in verdicts.items():
+            lines.append(
+                f"- {name}, {field_method}: "
+                + "; ".join(
+                    f"vs {b}: CERTA {'better' if certa else 'NOT better'}, "
                     f"CREW {'better' if crew else 'NOT better'}, {ratio:.1f}x fewer calls"
+                    for b, certa, crew, ratio in rows
                 )
-            if wins:
-                winners.append(field_method)
-            lines.append(f"- {name}, {field_method}: " + "; ".join(verdicts))
+            )
+        won = winners(verdicts)
         lines.append(
             f"- {name}, the bar (a field method better on both metrics than "
             f"{', '.join(baselines)} with >= {CALLS_BAR:.0f}x fewer calls): "
-            + (f"met by {', '.join(winners)}" if winners else "NOT met")
+            + (f"met by {', '.join(won)}" if won else "NOT met")
         )
     return lines
 
