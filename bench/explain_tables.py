@@ -121,9 +121,14 @@ def checks(results: dict[str, Any]) -> list[str]:
             )
             if cf.get("planted_hit") is not None:
                 hit = cf["planted_hit"] >= 0.9
+                which = (
+                    "the hard negatives the matcher rejects"
+                    if cf.get("planted_hit_all") is not None
+                    else "all hard negatives (an older run, false positives included)"
+                )
                 text += (
-                    f"; planted attribute edited in {cf['planted_hit']:.2f} of the hard negatives "
-                    f"the matcher rejects (target 0.9): {'met' if hit else 'NOT met'}"
+                    f"; planted attribute edited in {cf['planted_hit']:.2f} of {which} "
+                    f"(target 0.9): {'met' if hit else 'NOT met'}"
                 )
                 if cf.get("planted_hit_all") is not None:
                     text += f" ({cf['planted_hit_all']:.2f} of all hard negatives)"

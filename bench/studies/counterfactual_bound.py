@@ -13,7 +13,8 @@ is scored (no budget), on the same test pairs and the same cached matcher as
 - the bound: the share of pairs with some flip within 3 edits, whatever the
   budget; the search cannot exceed it;
 - for the pairs that have a flip the search missed: how many of the exhaustive
-  candidates flip (the needle's size), which says what a 30-call search can hope for.
+  candidates flip (``flips``; a superset of a flipping set often flips too, so this
+  over-counts the distinct ways), which says what a 30-call search can hope for.
 
 Run (the matcher must be cached: ``bench/explain.py --allow-training`` trains it):
 
@@ -40,6 +41,7 @@ import numpy as np  # noqa: E402
 
 from explain import Explainer  # noqa: E402
 from explain.counterfactual import candidate_edits  # noqa: E402
+from explain.explainer import COUNTERFACTUAL_BATCH  # noqa: E402
 from explain.perturb import CallCounter  # noqa: E402
 from explain.scoring import score_records  # noqa: E402
 
@@ -78,7 +80,8 @@ def exhaustive(explanation, matcher, *, max_edits: int = 3) -> dict:
             for edit in combo:
                 edit.apply(a, b)
             records.append((a, b))
-        proba = score_records(matcher, records, batch_size=32, counter=counter)
+        # the search's batch size: padding within a batch may move P(match) in the last digits
+        proba = score_records(matcher, records, batch_size=COUNTERFACTUAL_BATCH, counter=counter)
         flips = int(np.sum((proba >= explanation.threshold).astype(int) == target))
         out["candidates"] += len(combos)
         out["flips"] += flips

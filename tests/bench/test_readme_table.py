@@ -71,3 +71,57 @@ def test_the_label_curve_row_names_each_budget_below_the_label_free_start():
     res["dblp_acm"]["50"] = {**p(0.97), "kept": "start"}  # the rule kept the start: equal
     curve = readme_table.label_efficiency_rows(res)[-1]
     assert curve[2].endswith(": met") and "dblp_acm 97.0 (start 97.0; start kept at 50)" in curve[1]
+
+
+def _method(auc: float, degradation: float, calls: float, **extra: float) -> dict[str, float]:
+    return {
+        "field_removal_auc": auc,
+        "field_removal_degradation": degradation,
+        "model_calls_per_pair": calls,
+        "median_seconds_per_pair": 0.1,
+        **extra,
+    }
+
+
+def test_explain_rows_judge_every_matcher_against_every_sample_count():
+    run = {"command": "flock /tmp/bem-cpu.lock .venv/bin/python bench/explain.py --pairs 100"}
+    winning = {
+        "occlusion": _method(0.1, 0.5, 9.0, planted_cause_accuracy=0.95),
+        "lime": _method(0.2, 0.4, 101.0),
+        "kernel_shap": _method(0.3, 0.3, 100.0),
+        "lime@500": _method(0.15, 0.45, 501.0),
+    }
+    models = {"synthetic": {"methods": winning, "run": run}}
+    rows = {row[0]: row for row in readme_table.explain_rows({"models": models})}
+    (faith,) = [row for what, row in rows.items() if what.startswith("field methods")]
+    assert "best baseline lime@500 0.150" in faith[1] and "bar met by occlusion" in faith[1]
+    assert faith[2].endswith(": met") and faith[3] == "`python bench/explain.py --pairs 100`"
+    # a second matcher where LIME at 500 samples wins on CERTA: not met overall
+    losing = dict(winning, **{"lime@500": _method(0.05, 0.45, 501.0)})
+    models["dblp_acm"] = {"methods": losing, "run": run}
+    rows = readme_table.explain_rows({"models": models})
+    (faith,) = [row for row in rows if row[0].startswith("field methods")]
+    assert "dblp_acm: occlusion removal AUC 0.100 (best baseline lime@500 0.050)" in faith[1]
+    assert faith[2].endswith("**not met**")
+    # a matcher without KernelSHAP cannot be judged, and is no pass either
+    models["dblp_acm"] = {"methods": {"occlusion": winning["occlusion"], "lime": winning["lime"]}}
+    rows = readme_table.explain_rows({"models": models})
+    (faith,) = [row for row in rows if row[0].startswith("field methods")]
+    assert "dblp_acm: LIME and KernelSHAP not both measured" in faith[1]
+    assert faith[2].endswith("**not met**")
+
+
+def test_planted_counterfactual_row_reads_the_rejected_hard_negatives():
+    cf = {"coverage": 0.97, "calls_per_pair": 8.0, "planted_hit": 0.95, "planted_pairs": 40}
+    cf |= {"planted_hit_all": 0.8, "planted_pairs_all": 47}
+    run = {"command": "python bench/explain.py --pairs 100"}
+    res = {"models": {"synthetic": {"counterfactual": cf, "run": run}}}
+    found, planted = readme_table.counterfactual_rows(res)
+    assert found[2].endswith(": met") and found[3] == "`python bench/explain.py --pairs 100`"
+    assert planted[1].startswith("0.95 of 40 (0.80 of all 47") and planted[2] == ">= 0.9: met"
+    assert "the matcher rejects" in planted[0]
+    # an older block (no planted_hit_all) counted every hard negative: labelled so
+    for key in ("planted_hit_all", "planted_pairs_all"):
+        cf.pop(key)
+    _, planted = readme_table.counterfactual_rows(res)
+    assert "the matcher rejects" not in planted[0] and "false positives included" in planted[0]
