@@ -70,12 +70,20 @@ def winners(verdicts: dict[str, list]) -> list[str]:
     ]
 
 
+def _word(better: bool, methods: dict[str, Any], f: str, b: str, metric: str) -> str:
+    """'better', or why not: 'tied' (the same figure: a tie is no win) or 'NOT better'."""
+    if better:
+        return "better"
+    return "tied" if methods[f][metric] == methods[b][metric] else "NOT better"
+
+
 def faithfulness_checks(models: dict[str, Any]) -> list[str]:
     """Each field method against each LIME/KernelSHAP setting measured (``lime``, ``lime@500``);
     the bar holds for a matcher when one field method wins against all of them."""
     lines = []
     for name, block in models.items():
-        measured = bar(block.get("methods") or {})
+        methods = block.get("methods") or {}
+        measured = bar(methods)
         if measured is None:
             lines.append(f"- {name}: LIME and KernelSHAP not both measured")
             continue
@@ -84,8 +92,9 @@ def faithfulness_checks(models: dict[str, Any]) -> list[str]:
             lines.append(
                 f"- {name}, {field_method}: "
                 + "; ".join(
-                    f"vs {b}: CERTA {'better' if certa else 'NOT better'}, "
-                    f"CREW {'better' if crew else 'NOT better'}, {ratio:.1f}x fewer calls"
+                    f"vs {b}: CERTA {_word(certa, methods, field_method, b, 'field_removal_auc')}, "
+                    f"CREW {_word(crew, methods, field_method, b, 'field_removal_degradation')}, "
+                    f"{ratio:.1f}x fewer calls"
                     for b, certa, crew, ratio in rows
                 )
             )

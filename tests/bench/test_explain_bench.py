@@ -86,6 +86,10 @@ def test_the_bar_needs_a_win_over_every_baseline_setting(bench_explain):
     methods["lime@500"] = _row(0.15, 0.30, 501.0)
     lines = explain_tables.faithfulness_checks({"dblp_acm": {"methods": methods}})
     assert "vs lime@500: CERTA NOT better" in lines[0] and lines[-1].endswith("NOT met")
+    # the same figure is a tie, and a tie is no win
+    methods["lime@500"] = _row(0.20, 0.45, 501.0)
+    lines = explain_tables.faithfulness_checks({"dblp_acm": {"methods": methods}})
+    assert "vs lime@500: CERTA tied, CREW NOT better" in lines[0] and lines[-1].endswith("NOT met")
     # too few calls saved counts as a miss too
     methods.pop("lime@500")
     methods["occlusion"] = _row(0.20, 0.40, 20.0)
