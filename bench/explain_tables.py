@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from explain import DEFAULT_METHOD
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 __all__ = ["COLUMNS", "bar", "checks", "faithfulness_checks", "markdown", "winners"]
 
@@ -107,6 +110,16 @@ def faithfulness_checks(models: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _bound(name: str, block: dict[str, Any]) -> dict[str, Any] | None:
+    """bench/studies/counterfactual_bound.py's result for this matcher and pair count, if any."""
+    path = RESULTS / f"counterfactual_bound-{name}.json"
+    if not path.is_file():
+        return None
+    bound = json.loads(path.read_text(encoding="utf-8"))
+    same_matcher = bound.get("matcher") == block.get("matcher")
+    return bound if same_matcher and bound.get("pairs") == block.get("n_pairs") else None
+
+
 def checks(results: dict[str, Any]) -> list[str]:
     """The issue's done-when criteria, evaluated on the measured numbers."""
     models = results["models"]
@@ -141,6 +154,14 @@ def checks(results: dict[str, Any]) -> list[str]:
                 )
                 if cf.get("planted_hit_all") is not None:
                     text += f" ({cf['planted_hit_all']:.2f} of all hard negatives)"
+            bound = _bound(name, block)
+            if bound:
+                text += (
+                    f"; any budget could reach {bound['bound_within_3_edits']:.2f} (every set "
+                    f"of <= 3 edits scored for the {bound['missed_by_search']} pairs the search "
+                    f"missed: {bound['missed_with_a_flip']} have a flip; "
+                    f"bench/studies/counterfactual_bound.py, {bound['date']})"
+                )
             lines.append(text)
     for name, block in models.items():
         row = block.get("methods", {}).get(DEFAULT_METHOD)

@@ -96,3 +96,21 @@ def test_the_bar_needs_a_win_over_every_baseline_setting(bench_explain):
     assert explain_tables.faithfulness_checks({"x": {"methods": methods}})[-1].endswith("NOT met")
     missing = explain_tables.faithfulness_checks({"x": {"methods": {"lime": methods["lime"]}}})
     assert missing == ["- x: LIME and KernelSHAP not both measured"]
+
+
+def test_counterfactual_check_quotes_the_bound_of_the_same_matcher_only(tmp_path, monkeypatch):
+    import json
+
+    from bench import explain_tables
+
+    monkeypatch.setattr(explain_tables, "RESULTS", tmp_path)
+    cf = {"coverage": 0.87, "calls_per_pair": 13.0}
+    block = {"matcher": "dblp_acm-abc (threshold 0.7)", "n_pairs": 100, "counterfactual": cf}
+    bound = {"matcher": block["matcher"], "pairs": 100, "bound_within_3_edits": 0.97}
+    bound |= {"missed_by_search": 13, "missed_with_a_flip": 10, "date": "d"}
+    (tmp_path / "counterfactual_bound-dblp_acm.json").write_text(json.dumps(bound))
+    (line,) = [t for t in explain_tables.checks({"models": {"dblp_acm": block}}) if "found" in t]
+    assert "NOT met; any budget could reach 0.97" in line and "10 have a flip" in line
+    block["matcher"] = "dblp_acm-other (threshold 0.6)"  # another matcher's bound is not quoted
+    (line,) = [t for t in explain_tables.checks({"models": {"dblp_acm": block}}) if "found" in t]
+    assert "any budget" not in line
