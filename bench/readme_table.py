@@ -244,14 +244,17 @@ def counterfactual_rows(res: dict[str, Any]) -> list[Row]:
         f"{n} {c['coverage']:.2f} ({c['calls_per_pair']:.1f} calls)" for n, c in blocks.items()
     )
     ok = all(c["coverage"] >= 0.9 and c["calls_per_pair"] <= 30 for c in blocks.values())
+
     # a block merged from another run names its command; else it is its matcher's run's
-    sources = [c if c.get("command") else models[n] for n, c in blocks.items()]
+    def source(name: str) -> dict[str, Any]:
+        return blocks[name] if blocks[name].get("command") else models[name]
+
     rows = [
         (
             "counterfactuals found within 3 field edits (share of explained pairs)",
             measured,
             f">= 0.9 with <= 30 calls per pair: {_verdict(ok)}",
-            _commands(sources),
+            _commands([source(n) for n in blocks]),
         )
     ]
     syn = blocks.get("synthetic", {})
@@ -268,11 +271,11 @@ def counterfactual_rows(res: dict[str, Any]) -> list[Row]:
                 + (
                     f" ({syn['planted_hit_all']:.2f} of all {syn['planted_pairs_all']} hard "
                     "negatives, false positives included)"
-                    if syn.get("planted_hit_all") is not None
+                    if rejected
                     else ""
                 ),
                 f">= 0.9: {_verdict(syn['planted_hit'] >= 0.9)}",
-                _commands([syn if syn.get("command") else models["synthetic"]]),
+                _commands([source("synthetic")]),
             )
         )
     return rows

@@ -39,24 +39,15 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from bench import explain as bench_explain  # noqa: E402
 from explain import Explainer  # noqa: E402
 from explain.counterfactual import candidate_edits  # noqa: E402
 from explain.explainer import COUNTERFACTUAL_BATCH  # noqa: E402
 from explain.perturb import CallCounter  # noqa: E402
 from explain.scoring import score_records  # noqa: E402
+from matcher.evidence import is_empty  # noqa: E402
 
 logger = logging.getLogger("bench.studies.counterfactual_bound")
-
-
-def _bench_explain():
-    """bench/explain.py (its name is the explain package's: loaded by path)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_explain", ROOT / "bench" / "explain.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_explain"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def exhaustive(explanation, matcher, *, max_edits: int = 3) -> dict:
@@ -97,9 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blank-augment", type=float, default=0.1)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    bx = _bench_explain()
-    pairs, _ = bx.test_pairs(args.model, args.pairs)
-    loaded = bx.load_matcher(
+    pairs, _ = bench_explain.test_pairs(args.model, args.pairs)
+    loaded = bench_explain.load_matcher(
         args.model, allow_training=False, fit_overrides={"blank_augment": args.blank_augment}
     )
     if loaded is None:
@@ -117,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                 "probability": round(float(e.probability), 4),
                 "decision": int(e.decision),
                 "filled_fields": sum(
-                    bool(str(e.left.get(f.attribute) or "").strip())
-                    and bool(str(e.right.get(f.attribute) or "").strip())
+                    not is_empty(e.left.get(f.attribute)) and not is_empty(e.right.get(f.attribute))
                     for f in e.fields
                 ),
                 **found,
