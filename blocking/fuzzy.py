@@ -28,15 +28,16 @@ from rapidfuzz import fuzz, process
 from tqdm.auto import tqdm
 
 from blocking.base import Blocker, check_name
-from blocking.index import (
-    MIN_POSTINGS,
-    chunks,
-    kept_entries,
-    needs_word_pairs,
-    rank_within,
-    token_matrix,
-)
+from blocking.index import chunks
 from blocking.normalize import Key
+from blocking.prefilter import (
+    as_part,
+    build_prefilter,
+    empty_part,
+    merge_parts,
+    rank_chunk,
+    top_per_row,
+)
 
 __all__ = ["SCORERS", "FuzzyBlocker"]
 
@@ -65,28 +66,6 @@ def resolve_scorer(scorer: str) -> object:
         return SCORERS[scorer]
     except KeyError:
         raise ValueError(f"unknown scorer {scorer!r}; use one of {sorted(SCORERS)}") from None
-
-
-def _top_weight_per_row(rows: np.ndarray, weight: np.ndarray, k: int, n_rows: int) -> np.ndarray:
-    """Indices of the ``k`` heaviest entries per row (ties: input order, deterministic).
-
-    One stable argsort of a packed ``(row, -weight)`` integer key: an order of
-    magnitude faster than a lexsort on millions of prefilter hits.
-    """
-    quantized = np.minimum(weight * 2**20, 2**31 - 1).astype(np.int64)
-    order = np.argsort((rows.astype(np.int64) << 32) | (2**31 - 1 - quantized), kind="stable")
-    rank = rank_within(rows[order], n_rows)
-    return order[rank < k]
-
-
-def _top_per_row(
-    rows: np.ndarray, cols: np.ndarray, keys: Sequence[np.ndarray], k: int, n_rows: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and ranks of the first ``k`` entries per row, by ``keys`` descending, then col."""
-    order = np.lexsort((cols, *[-key for key in reversed(keys)], rows))
-    rank = rank_within(rows[order], n_rows)
-    keep = rank < k
-    return order[keep], rank[keep]
 
 
 class FuzzyBlocker(Blocker):
@@ -204,18 +183,9 @@ class FuzzyBlocker(Blocker):
                 parts = self._prefiltered(lkeys, rkeys, dedup, bar)
             else:
                 parts = self._exact(lkeys, rkeys, dedup, bar)
-        li, ri, score, rank = (np.concatenate(x) for x in zip(*parts))
-        if dedup:
-            li, ri = np.minimum(li, ri), np.maximum(li, ri)
-        code = li * np.int64(max(m, 1)) + ri
-        order = np.lexsort((rank, code))
-        code, li, ri, score, rank = code[order], li[order], ri[order], score[order], rank[order]
-        first = np.ones(len(code), dtype=bool)
-        first[1:] = code[1:] != code[:-1]
-        starts = np.flatnonzero(first)
-        best = np.maximum.reduceat(score, starts) if len(starts) else score[:0]
-        logger.info("%s: %d candidate pairs for %d x %d records", self.name, len(starts), n, m)
-        return li[starts], ri[starts], best.astype(np.float64), rank[starts]
+        li, ri, score, rank = merge_parts(parts, dedup=dedup, n_right=m)
+        logger.info("%s: %d candidate pairs for %d x %d records", self.name, len(li), n, m)
+        return li, ri, score, rank
 
     def _directions(
         self, lkeys: np.ndarray, rkeys: np.ndarray, dedup: bool
@@ -226,16 +196,9 @@ class FuzzyBlocker(Blocker):
             return [(lkeys, rkeys, False), (rkeys, lkeys, True)]
         return [(lkeys, rkeys, False)]
 
-    def _collect(
-        self, q: np.ndarray, c: np.ndarray, score: np.ndarray, rank: np.ndarray, flipped: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        q, c = q.astype(np.int64), c.astype(np.int64)
-        rank = (rank + 1).astype(np.int32)
-        return (c, q, score, rank) if flipped else (q, c, score, rank)
-
     def _exact(self, lkeys: np.ndarray, rkeys: np.ndarray, dedup: bool, bar: tqdm) -> list:
         scorer = resolve_scorer(self.scorer)
-        parts = [self._collect(*(np.zeros(0),) * 4, False)]
+        parts = [empty_part()]
         for qkeys, ckeys, flipped in self._directions(lkeys, rkeys, dedup):
             c_empty = np.array([not s for s in ckeys], dtype=bool)
             rows_per_chunk = max(1, self.chunk_pairs // max(len(ckeys), 1))
@@ -257,66 +220,40 @@ class FuzzyBlocker(Blocker):
                 kth = -np.partition(-sim, k - 1, axis=1)[:, k - 1]
                 rows, cols = np.nonzero((sim >= kth[:, None]) & (sim >= floor))
                 vals = sim[rows, cols].astype(np.float64)
-                idx, rank = _top_per_row(rows, cols, [vals], self.top_k, b - a)
-                parts.append(self._collect(rows[idx] + a, cols[idx], vals[idx], rank, flipped))
+                idx, rank = top_per_row(rows, cols, [vals], self.top_k, b - a)
+                parts.append(as_part(rows[idx] + a, cols[idx], vals[idx], rank, flipped))
                 bar.update(b - a)
         return parts
 
-    def _prefiltered(self, lkeys: np.ndarray, rkeys: np.ndarray, dedup: bool, bar: tqdm) -> list:
-        from scipy import sparse
+    def prefilter_directions(self, lkeys: np.ndarray, rkeys: np.ndarray, dedup: bool) -> list:
+        """The prefilter's query directions (:func:`blocking.prefilter.build_prefilter`)."""
+        return build_prefilter(
+            lkeys,
+            rkeys,
+            dedup=dedup,
+            symmetric=self.symmetric,
+            index=self.index,
+            q=self.q,
+            max_df=self.max_df,
+            max_postings=self.max_postings,
+            word_pairs=self.word_pairs,
+            log_name=self.name,
+        )
 
-        scorer = resolve_scorer(self.scorer)
-        n = len(lkeys)
-        everything = lkeys if dedup else np.concatenate([lkeys, rkeys])
-        tokens = token_matrix(everything, index=self.index, q=self.q)
-        df = np.asarray(tokens.sum(axis=0)).ravel()
-        if self.word_pairs is True or (
-            self.word_pairs == "auto" and needs_word_pairs(tokens, df, self.max_postings)
-        ):
-            logger.info("%s: indexing word pairs beside the keys' %s", self.name, self.index)
-            tokens = token_matrix(everything, index=self.index, q=self.q, word_pairs=True)
-            df = np.asarray(tokens.sum(axis=0)).ravel()
-        cap = max(self.max_df * len(everything), MIN_POSTINGS)
-        kept = kept_entries(tokens, df, cap, self.max_postings)
-        dropped = int((df > cap).sum())
-        if dropped:
-            logger.info(
-                "%s: %d frequent token(s) not indexed (in > %d records)", self.name, dropped, cap
-            )
-        idf = np.log((1.0 + len(everything)) / (1.0 + df)).astype(np.float32) + np.float32(1e-3)
-        # queries use their kept tokens; the index holds every token, so that a
-        # record left with only its (frequent) rarest token still finds its peers
-        lmat, lfull = kept[:n], tokens[:n]
-        rmat, rfull = (lmat, lfull) if dedup else (kept[n:], tokens[n:])
-        prefilter_k = self.prefilter_k or max(4 * self.top_k, 40)
-        parts = [self._collect(*(np.zeros(0),) * 4, False)]
-        for (qkeys, ckeys, flipped), (qmat, cmat) in zip(
-            self._directions(lkeys, rkeys, dedup), [(lmat, rfull), (rmat, lfull)]
-        ):
-            postings = np.asarray(cmat.sum(axis=0)).ravel()
-            cost = np.asarray(qmat @ postings).ravel() + 1
-            weighted = (qmat @ sparse.diags(idf)).tocsr()
-            inverted = cmat.T.tocsr()
-            for a, b in chunks(cost, self.chunk_pairs):
-                hits = (weighted[a:b] @ inverted).tocsr()
-                rows = np.repeat(np.arange(b - a), np.diff(hits.indptr))
-                cols, weight = hits.indices.astype(np.int64), hits.data
-                if dedup:
-                    other = cols != rows + a
-                    rows, cols, weight = rows[other], cols[other], weight[other]
-                idx = _top_weight_per_row(rows, weight, prefilter_k, b - a)
-                rows, cols, weight = rows[idx], cols[idx], weight[idx]
-                score = process.cpdist(
-                    qkeys[rows + a].tolist(),
-                    ckeys[cols].tolist(),
-                    scorer=scorer,
-                    dtype=np.float32,
-                    workers=self.workers,
-                ).astype(np.float64)
-                if self.score_cutoff is not None:
-                    ok = score >= self.score_cutoff
-                    rows, cols, weight, score = rows[ok], cols[ok], weight[ok], score[ok]
-                idx, rank = _top_per_row(rows, cols, [score, weight], self.top_k, b - a)
-                parts.append(self._collect(rows[idx] + a, cols[idx], score[idx], rank, flipped))
+    def chunk_options(self) -> dict:
+        """The keyword arguments of :func:`blocking.prefilter.rank_chunk` for this blocker."""
+        return {
+            "scorer": resolve_scorer(self.scorer),
+            "prefilter_k": self.prefilter_k or max(4 * self.top_k, 40),
+            "top_k": self.top_k,
+            "score_cutoff": self.score_cutoff,
+        }
+
+    def _prefiltered(self, lkeys: np.ndarray, rkeys: np.ndarray, dedup: bool, bar: tqdm) -> list:
+        options = self.chunk_options()
+        parts = [empty_part()]
+        for direction in self.prefilter_directions(lkeys, rkeys, dedup):
+            for a, b in chunks(direction.cost, self.chunk_pairs):
+                parts.append(rank_chunk(direction, a, b, workers=self.workers, **options))
                 bar.update(b - a)
         return parts

@@ -118,7 +118,7 @@ def test_frequent_tokens_are_not_indexed_but_records_keep_their_rarest(caplog):
     texts = [f"common x{i}" for i in range(150)] + ["common", "common x1"]
     table = pd.DataFrame({"t": texts}, index=[str(i) for i in range(len(texts))])
     blocker = FuzzyBlocker("t", top_k=2, index="tokens", max_df=0.5, progress=False)
-    with caplog.at_level(logging.INFO, logger="blocking.fuzzy"):
+    with caplog.at_level(logging.INFO, logger="blocking"):
         cands = blocker.candidates(table)
     assert "1 frequent token(s) not indexed (in > 100 records)" in caplog.text
     pairs = set(zip(cands.ltable_id, cands.rtable_id))
@@ -192,7 +192,7 @@ def test_auto_word_pairs_turn_on_when_the_rarest_keys_outgrow_the_budget(caplog)
         blocker = FuzzyBlocker("t", top_k=2, max_postings=60, word_pairs=word_pairs, progress=False)
         return blocker.candidates(table)
 
-    with caplog.at_level(logging.INFO, logger="blocking.fuzzy"):
+    with caplog.at_level(logging.INFO, logger="blocking"):
         auto = run("auto")
     assert "indexing word pairs" in caplog.text
     pd.testing.assert_frame_equal(auto, run(True))

@@ -1,7 +1,12 @@
-"""Fuzzy-key blocking as distributed joins: :class:`FuzzyBlocker` on Spark.
+"""Fuzzy-key blocking on Spark: :class:`FuzzyBlocker` as distributed joins or
+with a broadcast index.
 
-The algorithm is the local blocker's (:mod:`blocking.fuzzy`), step for step,
-so that the two give the same candidates:
+Up to ``broadcast_records`` records (``strategy="auto"``) the index is built
+once and broadcast, and tasks rank runs of records against it
+(:mod:`bem.engines.spark.broadcast`): no per-pair shuffle. Above that, or with
+``strategy="shuffle"``, the algorithm is the local blocker's
+(:mod:`blocking.fuzzy`) as joins, step for step, so that the two give the same
+candidates:
 
 1. each record's key is normalized and cut into q-grams (or tokens) by the
    local code, inside ``mapInPandas``;
@@ -32,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from bem.engines.spark.broadcast import broadcast_pairs
 from bem.engines.spark.session import records_frame
 from blocking import FuzzyBlocker
 from blocking.base import empty_candidates, finish_pairs, table_ids
@@ -125,7 +131,15 @@ class SparkBlocker:
         word_pairs: bool | Literal["auto"] = "auto",
         prefilter_k: int | None = None,
         name: str | None = None,
+        strategy: Literal["auto", "broadcast", "shuffle"] = "auto",
+        broadcast_records: int = 1_000_000,
     ) -> None:
+        if strategy not in ("auto", "broadcast", "shuffle"):
+            raise ValueError(f"strategy must be 'auto', 'broadcast' or 'shuffle', got {strategy!r}")
+        if broadcast_records < 0:
+            raise ValueError(f"broadcast_records must be >= 0, got {broadcast_records!r}")
+        self.strategy = strategy
+        self.broadcast_records = int(broadcast_records)
         # the local blocker validates the options and names the blocker alike
         self.local = FuzzyBlocker(
             key,
@@ -166,6 +180,9 @@ class SparkBlocker:
         self.local._check_columns(left, right)
         if len(lids) == 0 or len(rids) == 0:
             return empty_candidates()
+        if self.broadcasts(len(lids) + (0 if dedup else len(rids))):
+            li, ri, score = broadcast_pairs(self.spark, self.local, left, right)
+            return finish_pairs(li, ri, score, lids, rids, dedup=dedup, name=self.name)
         best = self.pairs(left, right).toPandas()
         logger.info(
             "%s: %d candidate pairs for %d x %d records", self.name, len(best), len(lids), len(rids)
@@ -180,9 +197,15 @@ class SparkBlocker:
             name=self.name,
         )
 
+    def broadcasts(self, records: int) -> bool:
+        """Whether :meth:`candidates` broadcasts the index for this many records."""
+        if self.strategy == "auto":
+            return records <= self.broadcast_records
+        return self.strategy == "broadcast"
+
     def pairs(self, left: pd.DataFrame, right: pd.DataFrame | None = None) -> DataFrame:
-        """The candidate pairs as a Spark DataFrame ``li, ri, score`` of positions
-        (in deduplication ``li < ri``), each pair once with its best score."""
+        """The shuffle design's candidate pairs as a Spark DataFrame ``li, ri, score`` of
+        positions (in deduplication ``li < ri``), each pair once with its best score."""
         from pyspark.sql import functions as F
 
         cfg = self.local
