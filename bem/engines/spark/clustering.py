@@ -7,8 +7,9 @@ The same clusters as :func:`bem.entities.resolve_entities`:
 - ``"average"``: average linkage never merges two clusters whose every
   scored pair is below the threshold (their mean is below it too), so each of
   those components is clustered on its own, by the local
-  :func:`bem.cluster.average_linkage` inside ``applyInPandas`` (one group per
-  component, with every scored pair inside it). Its tie-breaking depends only
+  :func:`bem.cluster.average_linkage` inside ``applyInPandas`` (components
+  hashed into as many groups as shuffle partitions, each component with every
+  scored pair inside it). Its tie-breaking depends only
   on the order of the nodes, which a component keeps, so the clusters are the
   local ones. A component is clustered in one Python worker: one giant
   component is as slow as it is locally;
@@ -55,6 +56,15 @@ def _average_linkage(batch: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
     return pd.DataFrame({"node": nodes, "root": roots[labels]})
 
 
+def _average_linkage_each(batch: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
+    """The components of one bucket, each clustered on its own (:func:`_average_linkage`)."""
+    parts = [
+        _average_linkage(group, threshold=threshold)
+        for _, group in batch.groupby("component", sort=False)
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"node": [], "root": []})
+
+
 def cluster_roots(
     edges: DataFrame,
     *,
@@ -92,8 +102,15 @@ def cluster_roots(
             .where(F.col("cu") == F.col("cv"))
             .select(F.col("cu").alias("component"), "u", "v", "p")
         )
-        split = partial(_average_linkage, threshold=float(threshold))
-        found = inside.groupBy("component").applyInPandas(split, "node long, root long")
+        # one group per component costs a Python round trip each (tens of thousands of
+        # small components): components share a bucket, and each is clustered on its own
+        buckets = int(edges.sparkSession.conf.get("spark.sql.shuffle.partitions", "200"))
+        split = partial(_average_linkage_each, threshold=float(threshold))
+        found = (
+            inside.withColumn("bucket", F.pmod(F.col("component"), F.lit(buckets)))
+            .groupBy("bucket")
+            .applyInPandas(split, "node long, root long")
+        )
     return everyone.join(found, "node", "left").select(
         "node", F.coalesce("root", "node").alias("root")
     )
