@@ -300,7 +300,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument(
-        "--merge", action="store_true", help="keep the other matchers' results in explain.json"
+        "--merge",
+        action="store_true",
+        help="keep the other matchers' results in explain.json, and on the same matcher the "
+        "methods not re-run",
     )
     parser.add_argument(
         "--render", action="store_true", help="only rewrite explain.md from explain.json"
@@ -360,6 +363,11 @@ def main(argv: list[str] | None = None) -> None:
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "seconds": time.perf_counter() - start,
         }
+        before = results["models"].get(name, {})
+        if args.merge and before.get("matcher") == block.get("matcher") and "methods" in block:
+            # the same matcher: the methods not re-run keep their figures
+            block["methods"] = {**before.get("methods", {}), **block["methods"]}
+            block["earlier_runs"] = [*before.get("earlier_runs", []), before.get("run")]
         results["models"][name] = block
         results["meta"] = {"method_settings": METHOD_SETTINGS, "default_method": DEFAULT_METHOD}
         table = markdown(results)  # written after every matcher: a cut run keeps its results

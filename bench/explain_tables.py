@@ -209,8 +209,13 @@ def markdown(results: dict[str, Any]) -> str:
             f"- command: `{run.get('command', '')}`",
             f"- machine: {run.get('machine', '')}",
             f"- date: {run.get('date', '')}, {run.get('seconds', 0) / 60:.1f} min for this matcher",
-            "",
         ]
+        for earlier in block.get("earlier_runs", []):
+            lines.append(
+                f"- methods not in that command kept from `{earlier.get('command', '')}` "
+                f"({earlier.get('date', '')}, the same matcher)"
+            )
+        lines.append("")
         if block.get("skipped"):
             lines += [f"Skipped: {block['skipped']}", ""]
             continue
