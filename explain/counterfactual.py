@@ -11,9 +11,16 @@ each candidate scored by the model, within ``budget`` model calls:
   disagreement (a field that pushes towards "no match") by minus its negative
   score, and the edits expected to move P(match) furthest towards the other
   decision are tried first;
-- sets of 2 and 3 edits (on different attributes) are ranked by the probability
-  expected from what was measured already: a measured subset's probability plus
-  the measured (else attributed) effect of the edit added to it;
+- effects add up in log-odds, not in probability: far from the threshold
+  (P(match) 0.0006 for a random non-match) every edit moves P(match) by almost
+  nothing, but its log-odds still tell the edits apart;
+- sets of 2 and 3 edits (on different attributes, drawn from the :data:`POOL`
+  best-ranked single edits) are ranked by the log-odds expected from what was measured already: a
+  measured subset's log-odds plus the measured (else attributed) effect of the
+  edit added to it. To turn a non-match into a match, sets whose every edit
+  makes an attribute agree (a copy, or a blank on both sides) come first: a
+  saturated non-match seldom flips otherwise, and single edits do not say which
+  (``bench/studies/counterfactual_bound.py``);
 - each size gets an equal share of the calls left (unused calls roll over), and
   candidates go to the model in batches of 2, 4, 8, ... (up to ``batch_size``),
   so a flip found by the first candidates costs few calls; the search stops at
@@ -48,6 +55,9 @@ __all__ = [
 EditAction = Literal["blank", "copy"]
 EditSide = Literal["left", "right", "both"]
 Record = Mapping[str, "str | None"]
+_EPS = 1e-7  # P(match) clipped before log-odds
+POOL = 20
+"""Sets of 2 and 3 edits are drawn from the best-ranked this many single edits."""
 ScoreFn = Callable[[list[tuple[dict[str, Any], dict[str, Any]]]], np.ndarray]
 
 
@@ -218,6 +228,11 @@ def candidate_edits(
     return out
 
 
+def _log_odds(p: float) -> float:
+    p = min(max(p, _EPS), 1.0 - _EPS)
+    return math.log(p) - math.log1p(-p)
+
+
 def _edited(left: Record, right: Record, edits: Sequence[FieldEdit]) -> tuple[dict, dict]:
     a, b = dict(left), dict(right)
     for e in edits:
@@ -260,51 +275,54 @@ def search_counterfactual(
     sign = 1.0 if target else -1.0
     prefer = "copy" if target else "blank"  # on ties: agreement to match, removal to reject
     singles = candidate_edits(left, right, fields)
-    ranked = sorted(
-        range(len(singles)),
-        key=lambda j: (-sign * singles[j][1], singles[j][0].action != prefer),
-    )
+    start = _log_odds(probability)
+    prior = [_log_odds(probability + change) - start for _, change in singles]
     position = {f.attribute: n for n, f in enumerate(fields)}
     order = [position[e.attribute] for e, _ in singles]  # edits read in record order
-    measured: dict[frozenset[int], float] = {}
+    agrees = [e.action == "copy" or e.side == "both" for e, _ in singles]
+    measured: dict[frozenset[int], float] = {}  # log-odds of each set scored
     calls = 0
 
     def effect(j: int) -> float:
         got = measured.get(frozenset((j,)))
-        return singles[j][1] if got is None else got - probability
+        return prior[j] if got is None else got - start
 
     def expected(combo: frozenset[int]) -> float:
         known = [measured[combo - {j}] + effect(j) for j in combo if combo - {j} in measured]
-        return (
-            max(known, key=lambda p: sign * p) if known else probability + sum(map(effect, combo))
-        )
+        return max(known, key=lambda z: sign * z) if known else start + sum(map(effect, combo))
+
+    def rank(combo: frozenset[int]) -> tuple[bool, float]:
+        agreeing = bool(target) and all(agrees[j] for j in combo)
+        return (not agreeing, -sign * expected(combo))
 
     for size in range(1, max_edits + 1):
         left_over = budget - calls
         if left_over <= 0:
             break
         share = math.ceil(left_over / (max_edits - size + 1))
+        ranked = sorted(
+            range(len(singles)),
+            key=lambda j: (-sign * effect(j), singles[j][0].action != prefer),
+        )
         if size == 1:
             todo = [frozenset((j,)) for j in ranked]
         else:
-            pool = ranked[: max(12, size)]
             combos = [
                 frozenset(c)
-                for c in itertools.combinations(pool, size)
+                for c in itertools.combinations(ranked[: max(POOL, size)], size)
                 if len({singles[j][0].attribute for j in c}) == size
             ]
-            combos = [c for c in combos if c not in measured]
-            todo = sorted(combos, key=lambda c: -sign * expected(c))
+            todo = sorted((c for c in combos if c not in measured), key=rank)
         todo = todo[:share]
-        start, width = 0, min(2, batch_size)
-        while start < len(todo):
-            chunk = todo[start : start + width]
-            start, width = start + width, min(2 * width, batch_size)
+        begin, width = 0, min(2, batch_size)
+        while begin < len(todo):
+            chunk = todo[begin : begin + width]
+            begin, width = begin + width, min(2 * width, batch_size)
             edits = [[singles[j][0] for j in sorted(c, key=order.__getitem__)] for c in chunk]
             proba = np.asarray(score([_edited(left, right, e) for e in edits]), dtype=float)
             calls += len(chunk)
             for c, p in zip(chunk, proba):
-                measured[c] = float(p)
+                measured[c] = _log_odds(float(p))
             flipped = [k for k, p in enumerate(proba) if int(p >= threshold) == target]
             if flipped:
                 best = max(flipped, key=lambda k: sign * proba[k])

@@ -182,3 +182,60 @@ def test_top_field_check_blanks_the_strongest_field_on_both_sides():
     assert seen_left["title"] == left["title"]
     zero = tuple(FieldScore(f.attribute, 0.0, 0.0) for f in SIBLING_FIELDS)
     assert top_field_check(left, right, zero, score=score) is None
+
+
+class SaturatedScore:
+    """A saturated non-match: P(match) 0.0006, a hair higher per attribute that agrees
+    (equal values, or both missing) and a hair more for the three that decide it,
+    0.9 once ``title``, ``authors`` and ``year``
+    all agree: the shape of a random DBLP-ACM non-match, where no single edit says
+    which three to edit (bench/studies/counterfactual_bound.py)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def __call__(self, records: list[tuple[dict[str, Any], dict[str, Any]]]) -> np.ndarray:
+        self.seen += records
+        out = []
+        for a, b in records:
+            agree = {k for k in a if a.get(k) == b.get(k)}
+            flip = {"title", "authors", "year"} <= agree
+            key = len(agree & {"title", "authors", "year"})
+            out.append(0.9 if flip else 0.0006 * (1.0 + 0.01 * len(agree) + 0.05 * key))
+        return np.array(out)
+
+
+SATURATED = (
+    {"title": "t1", "authors": "a1", "venue": "v1", "year": "1999", "pages": "1-9"},
+    {"title": "t2", "authors": "a2", "venue": "v2", "year": "2001", "pages": "3-4"},
+)
+
+
+def test_a_saturated_non_match_is_flipped_by_agreeing_edits_within_the_budget():
+    left, right = SATURATED
+    fields = tuple(FieldScore(a, 0.0, 0.0) for a in left)  # flat: P is saturated
+    score = SaturatedScore()
+    cf, calls = search_counterfactual(
+        left, right, fields, probability=0.0006, threshold=0.5, score=score, budget=30
+    )
+    assert cf is not None and calls <= 30
+    assert {e.attribute for e in cf.edits} == {"title", "authors", "year"}
+
+
+def test_sets_of_edits_towards_a_match_make_their_attributes_agree():
+    left, right = SATURATED
+    fields = tuple(FieldScore(a, 0.0, 0.0) for a in left)
+    score = SaturatedScore()
+    never = lambda records: np.minimum(score(records), 0.001)  # noqa: E731
+    cf, calls = search_counterfactual(
+        left, right, fields, probability=0.0006, threshold=0.5, score=never, budget=30
+    )
+    assert cf is None and calls == 30
+    # every set of 3 edits tried makes each attribute it edits agree (copy or blank both)
+    tried = 0
+    for a, b in score.seen:
+        edited = [k for k in left if (a.get(k), b.get(k)) != (left[k], right[k])]
+        if len(edited) == 3:
+            tried += 1
+            assert all(a.get(k) == b.get(k) for k in edited), (a, b)
+    assert tried
