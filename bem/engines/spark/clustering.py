@@ -58,11 +58,10 @@ def _average_linkage(batch: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
 
 def _average_linkage_each(batch: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
     """The components of one bucket, each clustered on its own (:func:`_average_linkage`)."""
-    parts = [
-        _average_linkage(group, threshold=threshold)
-        for _, group in batch.groupby("component", sort=False)
-    ]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"node": [], "root": []})
+    groups = batch.groupby("component", sort=False)  # Spark never calls with an empty bucket
+    return pd.concat(
+        [_average_linkage(group, threshold=threshold) for _, group in groups], ignore_index=True
+    )
 
 
 def cluster_roots(
