@@ -15,11 +15,12 @@ each candidate scored by the model, within ``budget`` model calls:
   (P(match) 0.0006 for a random non-match) every edit moves P(match) by almost
   nothing, but its log-odds still tell the edits apart;
 - sets of 2 and 3 edits (on different attributes, drawn from the :data:`POOL`
-  best-ranked single edits) are ranked by the log-odds expected from what was measured already: a
-  measured subset's log-odds plus the measured (else attributed) effect of the
-  edit added to it. To turn a non-match into a match, sets whose every edit
-  makes an attribute agree (a copy, or a blank on both sides) come first: a
-  saturated non-match seldom flips otherwise, and single edits do not say which
+  best-ranked single edits) are ranked by the log-odds expected from what was
+  measured already: a measured subset's log-odds plus the measured (else
+  attributed) effect of the edit added to it. To turn a non-match into a
+  match, sets whose every edit makes an attribute agree (a copy, or a blank on
+  both sides) come first: a saturated non-match seldom flips otherwise, and
+  single edits do not say which
   (``bench/studies/counterfactual_bound.py``);
 - each size gets an equal share of the calls left (unused calls roll over), and
   candidates go to the model in batches of 2, 4, 8, ... (up to ``batch_size``),
