@@ -5,8 +5,9 @@ distributed stages of this package: :class:`~bem.engines.spark.SparkBlocker`
 (fuzzy-key blocking as joins), :func:`~bem.engines.spark.scoring.score_candidates`
 (the model loaded once per Python worker) and
 :func:`~bem.engines.spark.clustering.entity_table` (connected components and
-per-component average linkage). On the same inputs and matcher its outputs
-equal the local engine's.
+per-component average linkage; up to ``driver_cluster_pairs`` scored pairs the
+local clustering on the driver instead). On the same inputs and matcher its
+outputs equal the local engine's.
 
 The session is started on first use, not in the constructor, so that bad
 input fails before any Spark work; a session passed in, or one already active
@@ -40,6 +41,11 @@ __all__ = ["SparkEngine"]
 
 logger = logging.getLogger(__name__)
 
+DRIVER_CLUSTER_PAIRS = 5_000_000
+"""Scored pairs up to which :meth:`SparkEngine.cluster` runs on the driver: 5 million
+pairs are 120 MB of arrays, and the local clustering of 10^5 records takes 1.6 s where
+the DataFrame rounds take 48 s (bench/results/scale.md)."""
+
 
 class SparkEngine(Engine):
     """Block, score and cluster on Spark (see :class:`~bem.engines.Engine`).
@@ -55,6 +61,12 @@ class SparkEngine(Engine):
             for scoring (on a cluster: shared storage); default a temporary
             directory on the driver, which is enough in local mode.
         checkpoint_every: rounds of connected components between lineage cuts.
+        driver_cluster_pairs: with at most this many scored pairs, the entities
+            are clustered on the driver by the local engine's
+            :func:`bem.entities.resolve_entities` (the pairs are already there as
+            arrays; rounds of Spark joins cost seconds each); above it, on
+            DataFrames (:mod:`bem.engines.spark.clustering`). 0 always uses
+            DataFrames. The entities are the same either way.
         blocker_options: options for :class:`~bem.engines.spark.SparkBlocker`
             beyond ``key`` and ``top_k`` (``scorer``, ``index``, ``max_df``...;
             by default the local blocker's).
@@ -74,11 +86,15 @@ class SparkEngine(Engine):
         config: Mapping[str, str] | None = None,
         work_dir: str | Path | None = None,
         checkpoint_every: int = 3,
+        driver_cluster_pairs: int = DRIVER_CLUSTER_PAIRS,
         blocker_options: Mapping[str, Any] | None = None,
     ) -> None:
         require_pyspark()
         if checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}")
+        if driver_cluster_pairs < 0:
+            raise ValueError(f"driver_cluster_pairs must be >= 0, got {driver_cluster_pairs}")
+        self.driver_cluster_pairs = driver_cluster_pairs
         self.master = master
         self.app_name = app_name
         self.config = dict(config or {})
@@ -213,9 +229,12 @@ class SparkEngine(Engine):
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """The entity table and same-entity flags of :func:`bem.entities.resolve_entities`.
 
-        One-to-one linkage collects the pairs at or above the threshold to the
-        driver for the greedy assignment (see :mod:`bem.engines.spark.clustering`).
+        Up to ``driver_cluster_pairs`` pairs it is that function, on the driver.
+        Above, on DataFrames; there one-to-one linkage collects the pairs at or
+        above the threshold to the driver for the greedy assignment (see
+        :mod:`bem.engines.spark.clustering`).
         """
+        from bem.engines.local import LocalEngine
         from bem.engines.spark.clustering import entity_table
         from bem.linkage import one_to_one
 
@@ -223,6 +242,19 @@ class SparkEngine(Engine):
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
         if method not in ("components", "average"):
             raise ValueError(f"unknown clustering method {method!r}; use 'components' or 'average'")
+        if len(prob) <= self.driver_cluster_pairs:
+            logger.info("clustering %d scored pairs on the driver", len(prob))
+            return LocalEngine().cluster(
+                left,
+                right,
+                lids,
+                rids,
+                prob,
+                threshold=threshold,
+                method=method,
+                one_to_one_links=one_to_one_links,
+                sources=sources,
+            )
         tables = [left] if right is None else [left, right]
         names = [sources[0]] if right is None else list(sources)
         nodes = pd.DataFrame(

@@ -32,7 +32,8 @@ def spark():
 
 @pytest.fixture(scope="session")
 def spark_engine(spark):
-    """A :class:`~bem.engines.SparkEngine` on the shared session."""
+    """A :class:`~bem.engines.SparkEngine` on the shared session that clusters on
+    DataFrames (``driver_cluster_pairs=0``), as it does above its driver limit."""
     from bem.engines import SparkEngine
 
-    return SparkEngine(spark)
+    return SparkEngine(spark, driver_cluster_pairs=0)

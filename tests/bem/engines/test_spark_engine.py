@@ -106,3 +106,31 @@ def test_word_pairs_of_a_tight_budget_are_chosen_and_used_as_locally(spark, dedu
     pd.testing.assert_frame_equal(got, want)
     plain = FuzzyBlocker("title", top_k=3, max_postings=4, word_pairs=False, progress=False)
     assert not want.equals(plain.candidates(dedup_table))
+
+
+def test_pairs_within_the_driver_limit_are_clustered_on_the_driver(spark, linkage, caplog):
+    import logging
+
+    from bem.engines import SparkEngine
+
+    left, right = linkage.left, linkage.right
+    cands = LOCAL.block(left, right, key=["title"], top_k=3, progress=False)
+    prob = np.random.default_rng(1).random(len(cands)).round(2)
+    options = {"threshold": 0.5, "method": "average", "sources": ("a", "b")}
+    on_driver = SparkEngine(spark, driver_cluster_pairs=len(cands))
+    with caplog.at_level(logging.INFO, logger="bem.engines.spark.engine"):
+        _check_clusters(on_driver, left, right, cands, prob, **options)
+    assert f"clustering {len(cands)} scored pairs on the driver" in caplog.text
+    caplog.clear()
+    # one pair over the limit: DataFrames, the same entities
+    over = SparkEngine(spark, driver_cluster_pairs=len(cands) - 1)
+    with caplog.at_level(logging.INFO, logger="bem.engines.spark.engine"):
+        _check_clusters(over, left, right, cands, prob, **options)
+    assert "on the driver" not in caplog.text
+
+
+def test_a_negative_driver_limit_is_refused():
+    from bem.engines import SparkEngine
+
+    with pytest.raises(ValueError, match="driver_cluster_pairs"):
+        SparkEngine(driver_cluster_pairs=-1)
