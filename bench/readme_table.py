@@ -25,22 +25,24 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from bench import explain_tables  # noqa: E402
+from bench.label_tables import (  # noqa: E402
+    Row,
+    active_rows,
+    label_efficiency_rows,
+    label_latency_rows,
+    verdict,
+)
 
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
-Row = tuple[str, str, str, str]  # what, measured, target, command
 _LOCK = "flock /tmp/bem-cpu.lock .venv/bin/"  # how benchmarks queue for the CPU here
 
 
 def _load(name: str) -> dict[str, Any] | None:
     path = RESULTS / f"{name}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "**not met**"
 
 
 def blocking_rows(res: dict[str, Any]) -> list[Row]:
@@ -57,7 +59,7 @@ def blocking_rows(res: dict[str, Any]) -> list[Row]:
             (
                 f"blocking recall, {name} (tune_blocker on half the true pairs)",
                 f"{held:.4f} on the other half, at {cpr:.2f} candidates/record",
-                f">= {recall} at <= {per_record}: {_verdict(held >= recall and cpr <= per_record)}",
+                f">= {recall} at <= {per_record}: {verdict(held >= recall and cpr <= per_record)}",
                 f"`python bench/blocking.py --datasets {name} --sizes`",
             )
         )
@@ -92,8 +94,8 @@ def matching_rows(res: dict[str, Any]) -> list[Row]:
         (
             "matcher test F1 (MiniLM, DeepMatcher test splits)",
             f1,
-            f"beat DeepMatcher ({dm}): {_verdict(beats_dm)}; "
-            f"Ditto ({ditto}): {_verdict(beats_ditto)}",
+            f"beat DeepMatcher ({dm}): {verdict(beats_dm)}; "
+            f"Ditto ({ditto}): {verdict(beats_ditto)}",
             "`python bench/matching.py`",
         ),
         (
@@ -150,7 +152,7 @@ def explain_rows(res: dict[str, Any]) -> list[Row]:
             (
                 "explanation time, occlusion (default)",
                 f"{min(medians.values()):.2f}-{max(medians.values()):.2f} s per pair (median)",
-                f"< 1 s: {_verdict(max(medians.values()) < 1)}",
+                f"< 1 s: {verdict(max(medians.values()) < 1)}",
                 _commands(models.values()),
             )
         )
@@ -187,7 +189,7 @@ def explain_rows(res: dict[str, Any]) -> list[Row]:
                 "(field-removal metrics after CERTA and CREW)",
                 "; ".join(summary),
                 "a field method wins both metrics with 10x fewer calls on every matcher: "
-                + _verdict(all(met)),
+                + verdict(all(met)),
                 _commands(models.values()),
             )
         )
@@ -197,7 +199,7 @@ def explain_rows(res: dict[str, Any]) -> list[Row]:
             (
                 "planted-cause accuracy (synthetic hard negatives, occlusion)",
                 f"{syn['planted_cause_accuracy']:.2f}",
-                f">= 0.9: {_verdict(syn['planted_cause_accuracy'] >= 0.9)}",
+                f">= 0.9: {verdict(syn['planted_cause_accuracy'] >= 0.9)}",
                 _commands([models["synthetic"]]),
             )
         )
@@ -209,7 +211,7 @@ def demo_rows(res: dict[str, Any]) -> list[Row]:
         (
             "`bem demo` pairwise F1",
             f"{res['f1']:.3f} in {res['seconds']:.0f} s ({res['train_seconds']:.0f} s training)",
-            f">= 0.9 in < 5 min: {_verdict(res['f1'] >= 0.9 and res['seconds'] < 300)}",
+            f">= 0.9 in < 5 min: {verdict(res['f1'] >= 0.9 and res['seconds'] < 300)}",
             f"`{res['command']}`",
         )
     ]
@@ -228,7 +230,7 @@ def evidence_rows(res: dict[str, Any]) -> list[Row]:
         (
             "P(match) of two all-empty records, matchers retrained with no-evidence copies",
             measured,
-            f"below the threshold for every matcher: {_verdict(below)} (measured: "
+            f"below the threshold for every matcher: {verdict(below)} (measured: "
             f"{', '.join(after)})",
             "; ".join(f"`{c}`" for c in commands),
         )
@@ -253,7 +255,7 @@ def counterfactual_rows(res: dict[str, Any]) -> list[Row]:
         (
             "counterfactuals found within 3 field edits (share of explained pairs)",
             measured,
-            f">= 0.9 with <= 30 calls per pair: {_verdict(ok)}",
+            f">= 0.9 with <= 30 calls per pair: {verdict(ok)}",
             _commands([source(n) for n in blocks]),
         )
     ]
@@ -274,7 +276,7 @@ def counterfactual_rows(res: dict[str, Any]) -> list[Row]:
                     if rejected
                     else ""
                 ),
-                f">= 0.9: {_verdict(syn['planted_hit'] >= 0.9)}",
+                f">= 0.9: {verdict(syn['planted_hit'] >= 0.9)}",
                 _commands([source("synthetic")]),
             )
         )
@@ -297,84 +299,8 @@ def scale_rows(res: dict[str, Any]) -> list[Row]:
         (
             "cascade: fewer transformer calls, F1 change (test splits)",
             measured,
-            f">= 5x at >= -0.5 points on each set: {_verdict(ok)}",
+            f">= 5x at >= -0.5 points on each set: {verdict(ok)}",
             f"`{res['cascade_run']['command']}`",
-        )
-    ]
-
-
-LABEL_TARGETS = {"0": (0.52, 0.48, 0.96), "500": (0.68, 0.615, 0.97)}
-LABEL_SETS = ("abt_buy", "amazon_google", "dblp_acm")
-
-
-def label_efficiency_rows(res: dict[str, Any]) -> list[Row]:
-    rows = []
-    for n, goal in LABEL_TARGETS.items():
-        points = {s: res[s][n] for s in LABEL_SETS if n in res.get(s, {})}
-        if not points:
-            continue
-        ok = len(points) == len(LABEL_SETS) and all(
-            p["random_f1"] >= t and (n == "0" or p["random_f1"] > p.get("dedupe_f1", 1.0))
-            for (s, p), t in zip(points.items(), goal)
-        )
-        measured = ", ".join(
-            f"{s} {100 * p['random_f1']:.1f}"
-            + (f" (dedupe {100 * p['dedupe_f1']:.1f})" if "dedupe_f1" in p else "")
-            for s, p in points.items()
-        )
-        what = "label-free model, test F1 (0 labels)" if n == "0" else f"{n} random labels, test F1"
-        target = " / ".join(f"{100 * t:g}" for t in goal) + (
-            " and above dedupe" if n != "0" else ""
-        )
-        commands = sorted({p["command"] for p in points.values()})
-        rows.append(
-            (what, measured, f">= {target}: {_verdict(ok)}", "; ".join(f"`{c}`" for c in commands))
-        )
-    rows += _label_curve_rows(res)
-    return rows
-
-
-def _label_curve_rows(res: dict[str, Any]) -> list[Row]:
-    """The budgets without a target of their own, each set against its label-free start."""
-    curve, below, commands, seen = [], [], set(), set()
-    for s in LABEL_SETS:
-        points = res.get(s, {})
-        budgets = sorted((b for b in points if b not in LABEL_TARGETS), key=int)
-        if not budgets or "0" not in points:
-            continue
-        start = points["0"]["random_f1"]
-        figures = " / ".join(f"{100 * points[b]['random_f1']:.1f}" for b in budgets)
-        kept = [b for b in budgets if points[b].get("kept") == "start"]
-        note = f"; start kept at {', '.join(kept)}" if kept else ""
-        curve.append(f"{s} {figures} (start {100 * start:.1f}{note})")
-        below += [f"{s} @ {b}" for b in budgets if points[b]["random_f1"] < start]
-        commands |= {points[b]["command"] for b in budgets}
-        seen |= set(budgets)
-    if not curve:
-        return []
-    budgets = sorted(seen, key=int)
-    verdict = "below the start at " + ", ".join(below) if below else "met"
-    return [
-        (
-            f"{' / '.join(budgets)} random labels, test F1",
-            "; ".join(curve),
-            f"at or above the label-free start: {verdict}",
-            "; ".join(f"`{c}`" for c in sorted(commands)),
-        )
-    ]
-
-
-def label_latency_rows(res: dict[str, Any]) -> list[Row]:
-    during = res.get("during_retrain", {})
-    if not during.get("questions"):
-        return []
-    return [
-        (
-            "`bem label`: wait for the next question while a retrain runs",
-            f"p50 {during['p50_s']:.3f} s, p90 {during['p90_s']:.3f} s ({during['questions']} "
-            f"questions, {res['dataset']})",
-            f"p90 < 1 s: {_verdict(during['p90_s'] < 1.0)}",
-            f"`{res['command']}`",
         )
     ]
 
@@ -389,7 +315,7 @@ def scale_run_rows(res: dict[str, Any]) -> list[Row]:
         (
             f"synthetic dedup, {r['records']:,} records, {r['engine']} engine",
             f"stopped unfinished after {r['seconds'] / 60:.0f} min",
-            f"< 1 hour: {_verdict(False)}",
+            f"< 1 hour: {verdict(False)}",
             command,
         )
         for r in every
@@ -399,13 +325,13 @@ def scale_run_rows(res: dict[str, Any]) -> list[Row]:
     if big:
         r = big[0]
         ok = r["seconds"] < 3600 and r["peak_mb"] < 8192
-        target = f"< 1 hour and < 8 GB: {_verdict(ok)}"
+        target = f"< 1 hour and < 8 GB: {verdict(ok)}"
         before = [x for x in runs if x["engine"] == "local" and x["records"] == r["records"] // 10]
         if before:
             held = r["blocking_recall"] >= before[0]["blocking_recall"] - 0.02
             target += (
                 f"; blocking recall within 0.02 of {before[0]['records']:,} records' "
-                f"({before[0]['blocking_recall']:.3f}): {_verdict(held)}"
+                f"({before[0]['blocking_recall']:.3f}): {verdict(held)}"
             )
         rows.append(
             (
@@ -426,7 +352,7 @@ def scale_run_rows(res: dict[str, Any]) -> list[Row]:
                 "Spark (`local[2]`) over the local engine, 100,000 records",
                 f"{spark['seconds'] / local['seconds']:.2f}x the time"
                 + (mixed if len(commands) > 1 else ""),
-                f"< 1.5x: {_verdict(spark['seconds'] / local['seconds'] < 1.5)}",
+                f"< 1.5x: {verdict(spark['seconds'] / local['seconds'] < 1.5)}",
                 "; ".join(f"`{c}`" for c in sorted(commands)),
             )
         )
@@ -443,6 +369,7 @@ SECTIONS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("scale", scale_rows),
     ("scale", scale_run_rows),
     ("label_efficiency", label_efficiency_rows),
+    ("label_efficiency", active_rows),
     ("label_latency", label_latency_rows),
     ("demo", demo_rows),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import readme_table
+from bench import label_tables, readme_table
 
 
 def test_readme_table_matches_the_results_files():
@@ -52,6 +52,27 @@ def test_label_rows_need_every_set_and_beating_dedupe():
     zero, five = readme_table.label_efficiency_rows(res)
     assert "met" in zero[2] and "not" not in zero[2]
     assert "**not met**" in five[2] and "amazon_google 62.0 (dedupe 63.0)" in five[1]
+
+
+def test_the_active_row_needs_every_set_its_target_and_two_sets_above_random():
+    def p(active, random):
+        return {"f1": active, "random_f1": random, "command": "python bench/label_efficiency.py"}
+
+    res = {
+        "abt_buy": {"500": p(0.70, 0.71)},  # below random
+        "amazon_google": {"500": p(0.67, 0.645), "50": p(0.60, 0.62)},
+    }
+    five, curve = label_tables.active_rows(res)
+    assert "**not met** (not measured: dblp_acm)" in five[2]
+    assert "amazon_google 67.0 (random 64.5; DIAL 69.2, gap 2.2)" in five[1]
+    assert curve[0].startswith("50 active labels") and "amazon_google 60.0 (62.0)" in curve[1]
+    res["dblp_acm"] = {"500": p(0.975, 0.975)}  # equal is not above: 1 of 3
+    assert "(above on 1 of 3): **not met**" in label_tables.active_rows(res)[0][2]
+    res["dblp_acm"] = {"500": p(0.98, 0.975)}
+    assert label_tables.active_rows(res)[0][2].endswith("(above on 2 of 3): met")
+    res["dblp_acm"] = {"500": p(0.96, 0.95)}  # above random, below 0.97
+    assert label_tables.active_rows(res)[0][2].endswith("**not met**")
+    assert label_tables.active_rows({"abt_buy": {"500": {"random_f1": 0.7}}}) == []
 
 
 def test_the_label_curve_row_names_each_budget_below_the_label_free_start():
