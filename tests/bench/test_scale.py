@@ -10,6 +10,7 @@ import pytest
 
 from bench.scale import cascade_point
 from data import RecordPairs
+from matcher.band import Band
 from matcher.cascade import CascadeRouting
 
 
@@ -39,6 +40,16 @@ class EveryOther:
     enabled = True
     threshold_ = 0.5
     low_, high_ = 0.2, 0.8
+    band_ = Band(
+        0.2,
+        0.8,
+        f1=0.95,
+        f1_cross_encoder=0.96,
+        decided_share=0.5,
+        decided_match=10,
+        decided_non_match=10,
+        n=40,
+    )
 
     def route(self, pairs):
         n = len(pairs)
@@ -75,6 +86,8 @@ def test_cascade_point_counts_what_each_stage_decided():
     assert point["f1_change_points"] == pytest.approx(100 * (point["f1"] - 1.0))
     assert point["decisions_changed_on_transformer_pairs"] == 0
     assert point["band"] == [0.2, 0.8]
+    assert point["valid_f1_change_points"] == pytest.approx(-1.0)  # the band's own validation
+    assert point["valid_decided_share"] == 0.5
 
 
 def test_a_scale_run_measures_stages_memory_recall_and_f1(monkeypatch, tiny_model_dir):
