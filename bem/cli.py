@@ -203,9 +203,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="also tune a threshold for one-to-one linkage on the validation pairs and store "
         "it in the model (`bem link --one-to-one` uses it)",
     )
-    p.add_argument("--epochs", type=int, help="default 3 (--labels: the few-label rule's)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help="default 3 (--labels: the few-label rule's; --self-supervised: the label-free "
+        "recipe's)",
+    )
     p.add_argument("--learning-rate", type=float, help="default 5e-5 (--labels: the rule's)")
     p.add_argument("--batch-size", type=int, help="default 32 (--labels: the rule's)")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        help="a wall-clock budget for fine-tuning: after the first epoch the epochs are cut to "
+        "those that fit (the learning rate still decays to zero); the best validation epoch is "
+        "kept. Default: no budget",
+    )
     p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("match", help="score candidate pairs of two tables")

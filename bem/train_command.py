@@ -35,8 +35,12 @@ DEFAULT_FIT = {"epochs": 3, "learning_rate": 5e-5, "batch_size": 32}
 """The fine-tuning defaults of the labelled-pairs route (``--train``, ``--data``)."""
 
 
+FIT_FLAGS = (*DEFAULT_FIT, "max_minutes")
+"""The ``bem train`` flags passed to ``fit`` when given (``--max-minutes``: no default)."""
+
+
 def _explicit_fit(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: getattr(args, k) for k in DEFAULT_FIT if getattr(args, k) is not None}
+    return {k: getattr(args, k) for k in FIT_FLAGS if getattr(args, k, None) is not None}
 
 
 def _load_labelled(args: argparse.Namespace):
@@ -251,6 +255,7 @@ def _train_self_supervised(args: argparse.Namespace, out: Path) -> int:
         max_records=args.max_records,
         matcher_kwargs={"join_codes": args.join_codes},
         seed=args.seed,
+        fit_kwargs=_explicit_fit(args),  # --epochs, --max-minutes...: over the label-free recipe
         progress=not args.quiet,
     )
     matcher.save_pretrained(out, overwrite=args.overwrite)

@@ -254,6 +254,7 @@ class Matcher(ScoringMixin):
         negatives_per_positive: float | None = None,
         blank_augment: float = 0.1,
         blank_sources: Literal["all", "non_matches"] = "all",
+        max_minutes: float | None = None,
         cascade: bool = True,
         cascade_tolerance: float = 0.005,
         progress: bool = True,
@@ -290,6 +291,7 @@ class Matcher(ScoringMixin):
             negatives_per_positive=negatives_per_positive,
             blank_augment=blank_augment,
             blank_sources=blank_sources,
+            max_minutes=max_minutes,
             progress=progress,
         )
         if result.threshold is not None:

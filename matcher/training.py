@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from data import BemError, RecordPairs
 from matcher.augmentation import AUGMENTATIONS, BLANK_SOURCES, augment_pair, blank_pairs
+from matcher.budget import over_budget
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer
 from matcher.metrics import best_threshold, match_metrics
 from matcher.schema import PairsLike, as_records
@@ -118,6 +119,7 @@ def fit_matcher(
     negatives_per_positive: float | None = None,
     blank_augment: float = 0.1,
     blank_sources: Literal["all", "non_matches"] = "all",
+    max_minutes: float | None = None,
     progress: bool = True,
 ) -> FitResult:
     """Fine-tune ``matcher`` on labelled pairs; the best epoch's weights stay in it.
@@ -151,12 +153,23 @@ def fit_matcher(
         blank_sources: the pairs those copies are made of: ``"all"``, or
             ``"non_matches"`` only (every label certain; see
             :mod:`matcher.augmentation`).
+        max_minutes: a wall-clock budget for the whole fit (encoding and
+            validation included; the cascade fitted after it is not). After the
+            first epoch the epochs are cut to those that end within it at that
+            epoch's pace, and the learning-rate schedule is shortened to match
+            (it still decays to zero); after each later epoch, training stops
+            when one more would overrun. The kept epoch is still the best on
+            validation. How many epochs run depends on the machine's speed, so
+            a budgeted fit is reproducible only where the budget did not bind
+            (``info["stopped_by"]`` says). None: no budget.
         progress: show a progress bar with the loss and validation F1.
     """
     import torch
 
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if max_minutes is not None and not max_minutes > 0:
+        raise ValueError(f"max_minutes must be positive (or None), got {max_minutes}")
     if not 0.0 <= blank_augment <= 1.0:
         raise ValueError(
             f"blank_augment must be in [0, 1] (blanked pairs per training pair), "
@@ -210,13 +223,18 @@ def fit_matcher(
         per_epoch = len(positives) + n_neg
     n_blank = math.ceil(blank_augment * per_epoch)
     steps_per_epoch = math.ceil((per_epoch + n_blank) / batch_size)
-    total = steps_per_epoch * epochs
-    warmup = int(total * warmup_ratio)
+    plan: dict[str, Any] = {
+        "epochs": epochs,
+        "total": steps_per_epoch * epochs,
+        "steps": steps_per_epoch,
+    }
+    budget_s = None if max_minutes is None else 60.0 * max_minutes
+    warmup = int(plan["total"] * warmup_ratio)
 
     def schedule(step: int) -> float:
         if step < warmup:
             return (step + 1) / (warmup + 1)
-        return max(0.0, (total - step) / max(1, total - warmup))
+        return max(0.0, (plan["total"] - step) / max(1, plan["total"] - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     sampled_labels = labels
@@ -228,9 +246,11 @@ def fit_matcher(
     y_all = torch.tensor(labels, dtype=torch.float32)
     history: list[dict[str, float]] = []
     best: tuple[float, int, dict, float, np.ndarray] | None = None
-    stale = 0
-    bar = tqdm(total=total, desc="fit", unit="step", disable=not progress)
-    for epoch in range(1, epochs + 1):
+    stale, stopped_by = 0, None
+    bar = tqdm(total=plan["total"], desc="fit", unit="step", disable=not progress)
+    epoch, plan["epochs_started"] = 0, time.perf_counter()
+    while epoch < plan["epochs"]:
+        epoch += 1
         t0 = time.perf_counter()
         encoded = list(base)
         if augment:
@@ -297,8 +317,13 @@ def fit_matcher(
             logger.info(
                 "early stopping after epoch %s (best epoch %s)", epoch, best[1] if best else None
             )
+            stopped_by = "early_stopping"
+            break
+        if budget_s is not None and over_budget(plan, budget_s, started, epoch, bar):
             break
     bar.close()
+    if stopped_by is None and plan.get("cut"):
+        stopped_by = "time_budget"
     if best is not None:
         model.load_state_dict(best[2])
     model.eval()
@@ -309,6 +334,7 @@ def fit_matcher(
         "valid_pairs": 0 if valid is None else len(valid),
         "epochs_run": len(history),
         "best_epoch": best[1] if best else len(history),
+        "stopped_by": stopped_by,
         "train_seconds": round(time.perf_counter() - started, 1),
         "hyperparameters": {
             "epochs": epochs,
@@ -323,6 +349,7 @@ def fit_matcher(
             "negatives_per_positive": negatives_per_positive,
             "blank_augment": blank_augment,
             "blank_sources": blank_sources,
+            "max_minutes": max_minutes,
             "max_length": matcher.max_length,
             "summarize": matcher.summarize,
             "seed": matcher.seed,

@@ -40,6 +40,8 @@ def workspace(tmp_path_factory, tiny_model_dir):
             str(root / "pairs.csv"),
             "--epochs",
             "1",
+            "--max-minutes",
+            "30",
             "--max-length",
             "96",
             "--summarize",
@@ -54,6 +56,12 @@ def workspace(tmp_path_factory, tiny_model_dir):
     )
     assert code == 0
     return root
+
+
+def test_train_passes_its_time_budget_to_fit(workspace):
+    info = json.loads((workspace / "model" / "config.json").read_text())["training"]
+    assert info["hyperparameters"]["max_minutes"] == 30.0
+    assert info["stopped_by"] is None  # one epoch: nothing to cut
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -85,6 +85,8 @@ def test_self_supervised_training_then_parquet_in_and_out(export, tiny_model_dir
             str(tiny_model_dir),
             "--max-length",
             "64",
+            "--max-minutes",
+            "20",
             "-o",
             str(model),
         ]
@@ -93,6 +95,7 @@ def test_self_supervised_training_then_parquet_in_and_out(export, tiny_model_dir
     assert "no labels used" in capsys.readouterr().out
     info = json.loads((model / "config.json").read_text())
     assert info["training"]["label_free"] is True
+    assert info["training"]["hyperparameters"]["max_minutes"] == 20.0  # the flag reached fit
     out = root / "pq"
     args = ["-q", "dedup", str(root / "records.parquet"), "--id-column", "sku"]
     assert main([*args, "--model", str(model), "--no-explain", "-o", str(out)]) == 0
