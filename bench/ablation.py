@@ -67,6 +67,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "config": {"join_codes": True},
         "fit": {"blank_augment": 0.1},
     },
+    "budget": {
+        "about": "base within the 30-minute budget: fit(max_minutes=28) cuts the epochs to "
+        "those that end in time at the first epoch's pace (2 minutes left for the cascade)",
+        "config": {},
+        "fit": {"blank_augment": 0.1, "max_minutes": BUDGET_MINUTES - 2},
+    },
 }
 """Each variant: matcher settings and fit settings over the set's recipe."""
 
