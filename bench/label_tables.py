@@ -17,6 +17,10 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _cite(commands: set[str]) -> str:
+    return "; ".join(f"`{c}`" for c in sorted(commands))
+
+
 LABEL_TARGETS = {"0": (0.52, 0.48, 0.96), "500": (0.68, 0.615, 0.97)}
 LABEL_SETS = ("abt_buy", "amazon_google", "dblp_acm")
 
@@ -40,10 +44,8 @@ def label_efficiency_rows(res: dict[str, Any]) -> list[Row]:
         target = " / ".join(f"{100 * t:g}" for t in goal) + (
             " and above dedupe" if n != "0" else ""
         )
-        commands = sorted({p["command"] for p in points.values()})
-        rows.append(
-            (what, measured, f">= {target}: {verdict(ok)}", "; ".join(f"`{c}`" for c in commands))
-        )
+        commands = {p["command"] for p in points.values()}
+        rows.append((what, measured, f">= {target}: {verdict(ok)}", _cite(commands)))
     rows += _label_curve_rows(res)
     return rows
 
@@ -73,7 +75,7 @@ def _label_curve_rows(res: dict[str, Any]) -> list[Row]:
             f"{' / '.join(budgets)} random labels, test F1",
             "; ".join(curve),
             f"at or above the label-free start: {verdict}",
-            "; ".join(f"`{c}`" for c in sorted(commands)),
+            _cite(commands),
         )
     ]
 
@@ -121,7 +123,7 @@ def active_rows(res: dict[str, Any]) -> list[Row]:
             "500 labels chosen by the active learner (`bem label`'s engine, oracle), test F1",
             measured,
             ">= " + target,
-            "; ".join(f"`{c}`" for c in sorted({p["command"] for p in points.values()})),
+            _cite({p["command"] for p in points.values()}),
         )
     ]
     curve, commands, seen = [], set(), set()
@@ -142,7 +144,7 @@ def active_rows(res: dict[str, Any]) -> list[Row]:
                 f"{' / '.join(sorted(seen, key=int))} active labels, test F1 (random in brackets)",
                 "; ".join(curve),
                 "no target of its own (the curve toward 500 and past it)",
-                "; ".join(f"`{c}`" for c in sorted(commands)),
+                _cite(commands),
             )
         )
     return rows

@@ -110,7 +110,7 @@ def cascade_point(matcher: Any, pairs: RecordPairs) -> dict[str, Any]:
     sent = int(to_transformer.sum())
     f1, f1_alone = _f1(staged.decision, labels), _f1(alone, labels)
     cascade = matcher.cascade_
-    band = {} if cascade is None else cascade.band_.to_dict()
+    band = None if cascade is None else cascade.band_
     return {
         "pairs": n,
         "cascade_enabled": bool(cascade is not None and cascade.enabled),
@@ -121,10 +121,8 @@ def cascade_point(matcher: Any, pairs: RecordPairs) -> dict[str, Any]:
         "f1_no_cascade": f1_alone,
         "f1_change_points": 100 * (f1 - f1_alone),
         # the band was tuned on the validation split: what it kept there, to set beside the test
-        "valid_f1_change_points": (
-            100 * (band["f1"] - band["f1_cross_encoder"]) if "f1_cross_encoder" in band else None
-        ),
-        "valid_decided_share": band.get("decided_share"),
+        "valid_f1_change_points": None if band is None else 100 * (band.f1 - band.f1_cross_encoder),
+        "valid_decided_share": None if band is None else band.decided_share,
         "pairs_per_second": n / cascade_s,
         "pairs_per_second_no_cascade": n / plain_s,
         "speedup": plain_s / cascade_s,

@@ -1,9 +1,9 @@
 """The wall-clock budget of a fit (``fit_matcher(max_minutes=...)``).
 
 The first epoch sets the pace: the epochs still planned are cut to those that
-end within the budget, so the learning-rate schedule, which reads the plan's
-total steps, still decays to zero; after each later epoch training stops when
-one more would overrun.
+end within the budget, and the learning-rate schedule, which reads the planned
+epochs, still decays to zero; after each later epoch training stops when one
+more would overrun.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any
 
-__all__ = ["epochs_within", "over_budget"]
+__all__ = ["budgeted_epochs", "epochs_within"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,39 +27,24 @@ def epochs_within(budget_s: float, elapsed_s: float, epoch_s: float, planned: in
     return int(max(1, min(planned, 1 + more)))
 
 
-def over_budget(
-    plan: dict[str, Any],
-    budget_s: float,
-    started: float,
-    done: int,
-    bar: Any,
-) -> bool:
-    """After an epoch: fit the epochs still planned to the budget; True to stop now.
+def budgeted_epochs(
+    planned: int, budget_s: float, started: float, epochs_started: float, done: int
+) -> int:
+    """The epochs to run in all, ``done`` of them run: ``planned`` or fewer, to end in time.
 
-    ``plan`` holds the planned ``epochs``, the schedule's ``total`` steps,
-    ``steps`` an epoch and when the epochs started (``epochs_started``, a
-    ``time.perf_counter`` value; the fit started at ``started``); ``done``
-    epochs have run, each with its validation. After the first, ``epochs`` and
-    ``total`` are cut to what fits (the learning-rate schedule reads
-    ``total``), and ``cut`` is set when the budget bound. ``bar`` is the
-    progress bar, its total kept in step.
+    ``started`` and ``epochs_started`` are ``time.perf_counter`` values of the
+    fit's start and of its first epoch's; each epoch's time includes its
+    validation. After the first epoch the plan is cut to what fits at its pace;
+    after a later one, training stops (``done``) when one more would overrun.
     """
-    if done >= plan["epochs"]:
-        return False
     now = time.perf_counter()
-    elapsed, pace = now - started, (now - plan["epochs_started"]) / done
-    if done == 1:
-        fits = epochs_within(budget_s, elapsed, pace, plan["epochs"])
-        if fits < plan["epochs"]:
-            logger.info(
-                "max_minutes: %d of %d epochs fit in %.1f min at %.0f s an epoch",
-                fits, plan["epochs"], budget_s / 60, pace,
-            )  # fmt: skip
-            plan.update(epochs=fits, total=plan["steps"] * fits, cut=True)
-            bar.total = plan["total"]
-            bar.refresh()
-    if done < plan["epochs"] and elapsed + pace > budget_s:
-        logger.info("max_minutes: stopping after epoch %d (%.1f min spent)", done, elapsed / 60)
-        plan["cut"] = True
-        return True
-    return False
+    elapsed, pace = now - started, (now - epochs_started) / done
+    fits = epochs_within(budget_s, elapsed, pace, planned) if done == 1 else planned
+    if done > 1 and elapsed + pace > budget_s:
+        fits = done
+    if fits < planned:
+        logger.info(
+            "max_minutes: %d of %d epochs fit in %.1f min (%.1f spent, %.0f s an epoch)",
+            fits, planned, budget_s / 60, elapsed / 60, pace,
+        )  # fmt: skip
+    return fits

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from data import BemError, RecordPairs
 from matcher.augmentation import AUGMENTATIONS, BLANK_SOURCES, augment_pair, blank_pairs
-from matcher.budget import over_budget
+from matcher.budget import budgeted_epochs
 from matcher.encoding import EncodedPair, PairEncoder, TfidfSummarizer
 from matcher.metrics import best_threshold, match_metrics
 from matcher.schema import PairsLike, as_records
@@ -223,18 +223,14 @@ def fit_matcher(
         per_epoch = len(positives) + n_neg
     n_blank = math.ceil(blank_augment * per_epoch)
     steps_per_epoch = math.ceil((per_epoch + n_blank) / batch_size)
-    plan: dict[str, Any] = {
-        "epochs": epochs,
-        "total": steps_per_epoch * epochs,
-        "steps": steps_per_epoch,
-    }
-    budget_s = None if max_minutes is None else 60.0 * max_minutes
-    warmup = int(plan["total"] * warmup_ratio)
+    planned = epochs  # max_minutes may cut it after the first epoch; the schedule follows
+    warmup = int(steps_per_epoch * epochs * warmup_ratio)
 
     def schedule(step: int) -> float:
         if step < warmup:
             return (step + 1) / (warmup + 1)
-        return max(0.0, (plan["total"] - step) / max(1, plan["total"] - warmup))
+        total = steps_per_epoch * planned
+        return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     sampled_labels = labels
@@ -247,9 +243,9 @@ def fit_matcher(
     history: list[dict[str, float]] = []
     best: tuple[float, int, dict, float, np.ndarray] | None = None
     stale, stopped_by = 0, None
-    bar = tqdm(total=plan["total"], desc="fit", unit="step", disable=not progress)
-    epoch, plan["epochs_started"] = 0, time.perf_counter()
-    while epoch < plan["epochs"]:
+    bar = tqdm(total=steps_per_epoch * epochs, desc="fit", unit="step", disable=not progress)
+    epoch, epochs_started = 0, time.perf_counter()
+    while epoch < planned:
         epoch += 1
         t0 = time.perf_counter()
         encoded = list(base)
@@ -319,11 +315,13 @@ def fit_matcher(
             )
             stopped_by = "early_stopping"
             break
-        if budget_s is not None and over_budget(plan, budget_s, started, epoch, bar):
-            break
+        if max_minutes is not None:
+            fits = budgeted_epochs(planned, 60.0 * max_minutes, started, epochs_started, epoch)
+            if fits < planned:
+                planned, stopped_by = fits, "time_budget"
+                bar.total = steps_per_epoch * planned
+                bar.refresh()
     bar.close()
-    if stopped_by is None and plan.get("cut"):
-        stopped_by = "time_budget"
     if best is not None:
         model.load_state_dict(best[2])
     model.eval()

@@ -234,8 +234,8 @@ class SparkEngine(Engine):
         above the threshold to the driver for the greedy assignment (see
         :mod:`bem.engines.spark.clustering`).
         """
-        from bem.engines.local import LocalEngine
         from bem.engines.spark.clustering import entity_table
+        from bem.entities import resolve_entities
         from bem.linkage import one_to_one
 
         if not 0.0 <= threshold <= 1.0:
@@ -244,7 +244,7 @@ class SparkEngine(Engine):
             raise ValueError(f"unknown clustering method {method!r}; use 'components' or 'average'")
         if len(prob) <= self.driver_cluster_pairs:
             logger.info("clustering %d scored pairs on the driver", len(prob))
-            return LocalEngine().cluster(
+            return resolve_entities(
                 left,
                 right,
                 lids,
