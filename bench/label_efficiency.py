@@ -21,6 +21,7 @@ cached in ``~/.cache/bem/models`` by data and code hash (``bench/common.py``).
 
     python bench/label_efficiency.py                         # all sets and budgets
     python bench/label_efficiency.py --datasets dblp_acm --budgets 0 500
+    python bench/label_efficiency.py --datasets abt_buy --no-random --no-dedupe  # active only
 
 Writes ``bench/results/label_efficiency.{json,md}``; a partial run keeps the
 other points already in the JSON.
@@ -262,14 +263,47 @@ def dedupe_point(ds, labels) -> float:
     return 0.0 if tp == 0 else 2 * tp / (int(pred.sum()) + int(truth.sum()))
 
 
+def _kept_random(dataset: str, ds, budgets, saved) -> dict[int, dict[str, Any]]:
+    """--no-random: the random-draw figures measured before on the same labels, per budget."""
+    kept = {}
+    for n in (n for n in budgets if n):
+        before = saved.get(dataset, {}).get(str(n), {})
+        if before.get("labels_hash") != data_hash(sample_labels(ds, n))[:16]:
+            raise SystemExit(
+                f"--no-random: bench/results/label_efficiency.json has no random-draw figure "
+                f"on today's {n} labels of {dataset}; run without --no-random"
+            )
+        keys = ("random_f1", "positives", "train_seconds", "kept", "labels_hash")
+        kept[n] = {k: before[k] for k in keys if k in before}
+        kept[n]["random_date"] = before.get("random_date", before["date"])
+        # its minutes count the label-free model's: today's replaces the one it was measured on
+        kept[n]["train_seconds"] -= saved[dataset].get("0", {}).get("train_seconds", 0.0)
+        kept[n]["random_start_f1"] = before.get(
+            "random_start_f1", saved[dataset].get("0", {}).get("random_f1")
+        )
+    return kept
+
+
 def run(
-    datasets, budgets, *, with_dedupe: bool, with_active: bool, command: str, on_point=None
+    datasets,
+    budgets,
+    *,
+    with_dedupe: bool,
+    with_active: bool,
+    command: str,
+    on_point=None,
+    random_from: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Every point; ``on_point(dataset, budget_key, point)`` is called after each."""
+    """Every point; ``on_point(dataset, budget_key, point)`` is called after each.
+
+    With ``random_from`` (the saved results) the random-draw fine-tunes are not rerun:
+    their figures on the same labels are kept, dated (``random_date``).
+    """
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for dataset in datasets:
         ds = load_magellan(dataset)
         out[dataset] = {}
+        kept_random = _kept_random(dataset, ds, budgets, random_from) if random_from else {}
         start, info = label_free(dataset, ds)
         start_dir = info["path"]
         active = {}
@@ -290,6 +324,9 @@ def run(
                     "positives": 0,
                     "train_seconds": info["train_seconds"],
                 }
+            elif n in kept_random:
+                point = dict(kept_random[n])
+                point["train_seconds"] += info["train_seconds"]
             else:
                 labels = sample_labels(ds, n)
                 f1, seconds, kept = bem_point(dataset, ds, labels, start_dir)
@@ -302,12 +339,12 @@ def run(
                 }
                 if with_dedupe:
                     point["dedupe_f1"] = dedupe_point(ds, labels)
-                if n in active:
-                    f1, seconds, kept = bem_point(dataset, ds, active[n], start_dir, how="active")
-                    point["f1"] = f1
-                    point["active_kept"] = kept
-                    point["active_positives"] = int(active[n].labels.sum())
-                    point["active_train_seconds"] = seconds
+            if n in active:
+                f1, seconds, kept = bem_point(dataset, ds, active[n], start_dir, how="active")
+                point["f1"] = f1
+                point["active_kept"] = kept
+                point["active_positives"] = int(active[n].labels.sum())
+                point["active_train_seconds"] = seconds
             point["seconds"] = round(time.perf_counter() - t0, 1)
             point["command"] = command
             point["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -398,6 +435,15 @@ def markdown(results: dict[str, Any]) -> str:
                 f"- {dataset}: the dedupe figures were measured on the same labels on "
                 f"{', '.join(dated)} and kept by a run with --no-dedupe"
             )
+        kept = [p for p in points.values() if p.get("random_date")]
+        if kept and kept[0]["random_start_f1"] is not None and "0" in points:
+            notes.append(
+                f"- {dataset}: the random-draw figures were measured on the same labels on "
+                f"{', '.join(sorted({p['random_date'] for p in kept}))} and kept by a run "
+                f"with --no-random; their label-free start scored "
+                f"{100 * kept[0]['random_start_f1']:.1f} at 0 labels, today's "
+                f"{100 * points['0']['random_f1']:.1f}"
+            )
     lines += ["", "Notes:", "", *notes] if notes else []
     lines += _ablation_lines(results)
     lines += ["", "Targets and anchors (abt_buy / amazon_google / dblp_acm):", ""]
@@ -431,6 +477,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--no-active", action="store_true", help="skip bem label's active learner (`f1`)"
+    )
+    parser.add_argument(
+        "--no-random",
+        action="store_true",
+        help="skip the random-draw fine-tunes (their figures on the same labels are kept, "
+        "with their date as random_date)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -466,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         with_active=not args.no_active,
         command=command.strip(),
         on_point=save,
+        random_from=saved if args.no_random else None,
     )
     print(markdown(saved))
     return 0

@@ -27,3 +27,43 @@ def test_the_oracle_answers_each_asked_pair_once_with_its_train_label(tiny_model
     asked = zip(large.pairs["ltable_id"], large.pairs["rtable_id"], large.labels)
     assert all(truth[(a, b)] == y for a, b, y in asked)
     assert np.isin(large.labels, [0, 1]).all()
+
+
+def _random_draw_results(ds, budgets, *, start_seconds: float) -> dict:
+    from bench.common import data_hash
+    from bench.label_efficiency import sample_labels
+
+    block = {"0": {"random_f1": 0.5, "train_seconds": start_seconds, "date": "d0"}}
+    for n in budgets:
+        block[str(n)] = {
+            "random_f1": 0.6,
+            "positives": 3,
+            "train_seconds": start_seconds + 10.0,
+            "kept": "fine-tuned",
+            "labels_hash": data_hash(sample_labels(ds, n))[:16],
+            "date": f"d{n}",
+        }
+    return {"syn": block}
+
+
+def test_no_random_keeps_the_figures_measured_on_the_same_labels_only():
+    import pytest
+
+    from bench.label_efficiency import _kept_random
+
+    syn = make_linkage(n_entities=30, seed=4)
+    cols = ["title", "brand", "model", "price"]
+    train = RecordPairs(syn.left[cols], syn.right[cols], syn.pairs.reset_index(drop=True))
+    ds = SimpleNamespace(train=train)
+    saved = _random_draw_results(ds, [10], start_seconds=100.0)
+    kept = _kept_random("syn", ds, [0, 10], saved)
+    assert list(kept) == [10]
+    # the fine-tune's own seconds; the caller adds today's label-free model's
+    assert kept[10]["train_seconds"] == 10.0
+    assert (kept[10]["random_f1"], kept[10]["random_date"]) == (0.6, "d10")
+    assert kept[10]["random_start_f1"] == 0.5
+    saved["syn"]["10"]["labels_hash"] = "another draw"
+    with pytest.raises(SystemExit, match="no random-draw figure on today's 10 labels"):
+        _kept_random("syn", ds, [10], saved)
+    with pytest.raises(SystemExit, match="20 labels of syn"):
+        _kept_random("syn", ds, [20], _random_draw_results(ds, [10], start_seconds=1.0))
