@@ -300,7 +300,12 @@ def scale_rows(res: dict[str, Any]) -> list[Row]:
             "cascade: fewer transformer calls, F1 change (test splits)",
             measured,
             f">= 5x at >= -0.5 points on each set: {verdict(ok)}",
-            f"`{res['cascade_run']['command']}`",
+            "; ".join(
+                f"`{c}`"
+                for c in dict.fromkeys(
+                    p.get("command", res["cascade_run"]["command"]) for p in cascade.values()
+                )
+            ),
         )
     ]
 

@@ -145,6 +145,18 @@ def run_cascade(sets: list[str], *, allow_training: bool) -> dict[str, Any]:
     return out
 
 
+def _cascade_commands(cascade: dict[str, Any], block: dict[str, Any]) -> list[str]:
+    """Which command measured which rows (rows from before rows kept theirs: the last one)."""
+    runs: dict[tuple[str, str], list[str]] = {}
+    for name, p in cascade.items():
+        key = (p.get("command", block.get("command", "")), p.get("date", block.get("date", "")))
+        runs.setdefault(key, []).append(name)
+    return [
+        f"Command: `{command}`; {date} ({', '.join(names)})."
+        for (command, date), names in sorted(runs.items(), key=lambda kv: kv[0][1])
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results.get("meta", {})
     lines = [
@@ -159,7 +171,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [
             "## The cascade (first stage on similarity features, cross-encoder on the rest)",
             "",
-            f"Command: `{block.get('command', '')}`; {block.get('date', '')}.",
+            *_cascade_commands(cascade, block),
             "Target: >= 5x fewer transformer calls at an F1 loss of at most 0.5 points. "
             "`valid change`: the F1 change on the validation split the band was tuned on "
             "('-' where the row predates this column).",
@@ -224,12 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{torch.get_num_threads()} threads"
     }
     if args.section == "cascade":
-        results.setdefault("cascade", {}).update(
-            run_cascade(args.sets, allow_training=args.allow_training)
-        )
+        measured = run_cascade(args.sets, allow_training=args.allow_training)
+        date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        for point in measured.values():  # each set's row keeps the command that measured it
+            point.update(command=command.strip(), date=date)
+        results.setdefault("cascade", {}).update(measured)
         results["cascade_run"] = {
             "command": command.strip(),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": date,
             "fit_overrides": FIT_OVERRIDES,
         }
     else:

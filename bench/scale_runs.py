@@ -268,18 +268,24 @@ def projection(runs: list[dict[str, Any]], *, records: int = 10**8, cores: int =
         overhead = same[n]["seconds"] / next(x for x in local if x["records"] == n)["seconds"]
     for workers in (1, 10, 100):
         total = sum(per_record_core.values()) * records / (workers * cores)
-        line = f"- {workers} x {cores}-core workers: {total / 3600:.1f} h at the local rates"
+        line = f"- {workers} x {cores}-core workers: {_duration(total)} at the local rates"
         if overhead is not None:
             line += (
-                f", {overhead * total / 3600:.1f} h with Spark's measured {overhead:.1f}x overhead"
+                f", {_duration(overhead * total)} with Spark's measured {overhead:.1f}x overhead"
             )
         lines.append(line)
     lines += [
         "",
-        "Linear scaling is assumed; blocking is what limits it, and at 10^6 records its "
-        "recall already falls (above), so these hours are a lower bound.",
+        f"Linear scaling is assumed. {limiting.capitalize()} sets the time; blocking sets "
+        "what is found: at 10^6 records its recall already falls (above), and its joins "
+        "and clustering's rounds grow faster than linearly, so these times are a lower bound.",
     ]
     return lines
+
+
+def _duration(seconds: float) -> str:
+    """Hours with one decimal, or minutes below an hour (0.0 h says nothing)."""
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
 def markdown(runs: list[dict[str, Any]], meta: dict[str, Any]) -> list[str]:

@@ -128,8 +128,11 @@ def test_scale_runs_merge_ratios_and_projection():
     assert "| local | 1,000 | stopped after 60 s, unfinished |" in text
     assert "time x10.00" in text and "Spark over local at 10 records: 4.50x" in text
     assert "limiting stage is **score**" in text
-    # 20 s for 100 records on os.cpu_count() cores -> 0.2 s per record, per core x cores
-    assert "1 x 16-core workers" in text
+    # 20 s for 100 records on the run's 2 cores: 0.4 core-seconds per record, so 10^8
+    # records on 16 cores take 694 h
+    assert "- 1 x 16-core workers: 694.4 h at the local rates" in text
+    assert (scale_runs._duration(3599.0), scale_runs._duration(5400.0)) == ("60 min", "1.5 h")
+    assert "Score sets the time; blocking sets what is found" in text
 
 
 @pytest.mark.spark
