@@ -276,6 +276,7 @@ def _kept_random(dataset: str, ds, budgets, saved) -> dict[int, dict[str, Any]]:
         keys = ("random_f1", "positives", "train_seconds", "kept", "labels_hash")
         kept[n] = {k: before[k] for k in keys if k in before}
         kept[n]["random_date"] = before.get("random_date", before["date"])
+        kept[n]["random_command"] = before.get("random_command", before["command"])
         # its minutes count the label-free model's: today's replaces the one it was measured on
         kept[n]["train_seconds"] -= saved[dataset].get("0", {}).get("train_seconds", 0.0)
         kept[n]["random_start_f1"] = before.get(

@@ -21,6 +21,11 @@ def _cite(commands: set[str]) -> str:
     return "; ".join(f"`{c}`" for c in sorted(commands))
 
 
+def _random_command(point: dict[str, Any]) -> str:
+    """The command that measured a point's random-draw figure (kept by a --no-random run)."""
+    return point.get("random_command", point["command"])
+
+
 LABEL_TARGETS = {"0": (0.52, 0.48, 0.96), "500": (0.68, 0.615, 0.97)}
 LABEL_SETS = ("abt_buy", "amazon_google", "dblp_acm")
 
@@ -44,7 +49,7 @@ def label_efficiency_rows(res: dict[str, Any]) -> list[Row]:
         target = " / ".join(f"{100 * t:g}" for t in goal) + (
             " and above dedupe" if n != "0" else ""
         )
-        commands = {p["command"] for p in points.values()}
+        commands = {_random_command(p) for p in points.values()}
         rows.append((what, measured, f">= {target}: {verdict(ok)}", _cite(commands)))
     rows += _label_curve_rows(res)
     return rows
@@ -64,7 +69,7 @@ def _label_curve_rows(res: dict[str, Any]) -> list[Row]:
         note = f"; start kept at {', '.join(kept)}" if kept else ""
         curve.append(f"{s} {figures} (start {100 * start:.1f}{note})")
         below += [f"{s} @ {b}" for b in budgets if points[b]["random_f1"] < start]
-        commands |= {points[b]["command"] for b in budgets}
+        commands |= {_random_command(points[b]) for b in budgets}
         seen |= set(budgets)
     if not curve:
         return []

@@ -42,6 +42,7 @@ def _random_draw_results(ds, budgets, *, start_seconds: float) -> dict:
             "kept": "fine-tuned",
             "labels_hash": data_hash(sample_labels(ds, n))[:16],
             "date": f"d{n}",
+            "command": f"c{n}",
         }
     return {"syn": block}
 
@@ -61,6 +62,7 @@ def test_no_random_keeps_the_figures_measured_on_the_same_labels_only():
     # the fine-tune's own seconds; the caller adds today's label-free model's
     assert kept[10]["train_seconds"] == 10.0
     assert (kept[10]["random_f1"], kept[10]["random_date"]) == (0.6, "d10")
+    assert kept[10]["random_command"] == "c10"
     assert kept[10]["random_start_f1"] == 0.5
     saved["syn"]["10"]["labels_hash"] = "another draw"
     with pytest.raises(SystemExit, match="no random-draw figure on today's 10 labels"):

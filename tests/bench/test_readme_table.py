@@ -94,6 +94,17 @@ def test_the_label_curve_row_names_each_budget_below_the_label_free_start():
     assert curve[2].endswith(": met") and "dblp_acm 97.0 (start 97.0; start kept at 50)" in curve[1]
 
 
+def test_random_rows_cite_the_command_that_measured_the_random_figure():
+    kept = {
+        "random_f1": 0.71,
+        "command": "python bench/label_efficiency.py --no-random",
+        "random_command": "python bench/label_efficiency.py --no-active",
+    }
+    res = {"abt_buy": {"0": {"random_f1": 0.7, "command": "python bench/x0"}, "50": kept}}
+    curve = readme_table.label_efficiency_rows(res)[-1]
+    assert curve[3] == "`python bench/label_efficiency.py --no-active`"
+
+
 def _method(auc: float, degradation: float, calls: float, **extra: float) -> dict[str, float]:
     return {
         "field_removal_auc": auc,
