@@ -265,7 +265,7 @@ def dedupe_point(ds, labels) -> float:
 
 def _kept_random(dataset: str, ds, budgets, saved) -> dict[int, dict[str, Any]]:
     """--no-random: the random-draw figures measured before on the same labels, per budget."""
-    kept = {}
+    kept, start = {}, saved.get(dataset, {}).get("0", {})
     for n in (n for n in budgets if n):
         before = saved.get(dataset, {}).get(str(n), {})
         if before.get("labels_hash") != data_hash(sample_labels(ds, n))[:16]:
@@ -278,10 +278,8 @@ def _kept_random(dataset: str, ds, budgets, saved) -> dict[int, dict[str, Any]]:
         kept[n]["random_date"] = before.get("random_date", before["date"])
         kept[n]["random_command"] = before.get("random_command", before["command"])
         # its minutes count the label-free model's: today's replaces the one it was measured on
-        kept[n]["train_seconds"] -= saved[dataset].get("0", {}).get("train_seconds", 0.0)
-        kept[n]["random_start_f1"] = before.get(
-            "random_start_f1", saved[dataset].get("0", {}).get("random_f1")
-        )
+        kept[n]["train_seconds"] -= start.get("train_seconds", 0.0)
+        kept[n]["random_start_f1"] = before.get("random_start_f1", start.get("random_f1"))
     return kept
 
 

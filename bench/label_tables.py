@@ -17,7 +17,8 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-def _cite(commands: set[str]) -> str:
+def cite(commands) -> str:
+    """The commands as a README cell, each in backticks, sorted."""
     return "; ".join(f"`{c}`" for c in sorted(commands))
 
 
@@ -50,7 +51,7 @@ def label_efficiency_rows(res: dict[str, Any]) -> list[Row]:
             " and above dedupe" if n != "0" else ""
         )
         commands = {_random_command(p) for p in points.values()}
-        rows.append((what, measured, f">= {target}: {verdict(ok)}", _cite(commands)))
+        rows.append((what, measured, f">= {target}: {verdict(ok)}", cite(commands)))
     rows += _label_curve_rows(res)
     return rows
 
@@ -80,7 +81,7 @@ def _label_curve_rows(res: dict[str, Any]) -> list[Row]:
             f"{' / '.join(budgets)} random labels, test F1",
             "; ".join(curve),
             f"at or above the label-free start: {verdict}",
-            _cite(commands),
+            cite(commands),
         )
     ]
 
@@ -128,7 +129,7 @@ def active_rows(res: dict[str, Any]) -> list[Row]:
             "500 labels chosen by the active learner (`bem label`'s engine, oracle), test F1",
             measured,
             ">= " + target,
-            _cite({p["command"] for p in points.values()}),
+            cite({p["command"] for p in points.values()}),
         )
     ]
     curve, commands, seen = [], set(), set()
@@ -149,7 +150,7 @@ def active_rows(res: dict[str, Any]) -> list[Row]:
                 f"{' / '.join(sorted(seen, key=int))} active labels, test F1 (random in brackets)",
                 "; ".join(curve),
                 "no target of its own (the curve toward 500 and past it)",
-                _cite(commands),
+                cite(commands),
             )
         )
     return rows

@@ -28,6 +28,7 @@ from bench import explain_tables  # noqa: E402
 from bench.label_tables import (  # noqa: E402
     Row,
     active_rows,
+    cite,
     label_efficiency_rows,
     label_latency_rows,
     verdict,
@@ -300,12 +301,7 @@ def scale_rows(res: dict[str, Any]) -> list[Row]:
             "cascade: fewer transformer calls, F1 change (test splits)",
             measured,
             f">= 5x at >= -0.5 points on each set: {verdict(ok)}",
-            "; ".join(
-                f"`{c}`"
-                for c in dict.fromkeys(
-                    p.get("command", res["cascade_run"]["command"]) for p in cascade.values()
-                )
-            ),
+            cite({p["command"] for p in cascade.values()}),
         )
     ]
 

@@ -145,12 +145,11 @@ def run_cascade(sets: list[str], *, allow_training: bool) -> dict[str, Any]:
     return out
 
 
-def _cascade_commands(cascade: dict[str, Any], block: dict[str, Any]) -> list[str]:
-    """Which command measured which rows (rows from before rows kept theirs: the last one)."""
+def _cascade_commands(cascade: dict[str, Any]) -> list[str]:
+    """Which command measured which rows, oldest first."""
     runs: dict[tuple[str, str], list[str]] = {}
     for name, p in cascade.items():
-        key = (p.get("command", block.get("command", "")), p.get("date", block.get("date", "")))
-        runs.setdefault(key, []).append(name)
+        runs.setdefault((p["command"], p["date"]), []).append(name)
     return [
         f"Command: `{command}`; {date} ({', '.join(names)})."
         for (command, date), names in sorted(runs.items(), key=lambda kv: kv[0][1])
@@ -167,11 +166,10 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     cascade = results.get("cascade")
     if cascade:
-        block = results.get("cascade_run", {})
         lines += [
             "## The cascade (first stage on similarity features, cross-encoder on the rest)",
             "",
-            *_cascade_commands(cascade, block),
+            *_cascade_commands(cascade),
             "Target: >= 5x fewer transformer calls at an F1 loss of at most 0.5 points. "
             "`valid change`: the F1 change on the validation split the band was tuned on "
             "('-' where the row predates this column).",
