@@ -49,6 +49,8 @@ class AskingMixin:
                 self._check_open()
                 if self._current is not None:
                     return self._current
+                if not self.background:
+                    self._maybe_retrain()  # what the last answers call for, before picking
                 pick = self._pick()
                 if pick is None:
                     return None

@@ -90,7 +90,8 @@ class LabelSession(AskingMixin, RetrainingMixin):
             uniform sample, by ``seed``); ``None`` keeps them all.
         retrain_every: retrain after this many new 1/0 labels; 0 never retrains.
         background: retrain in a child process while questions go on; ``False``
-            retrains inside :meth:`answer` (deterministic: for benchmarks).
+            retrains inline when the next question is asked (deterministic: for
+            benchmarks; a session closed after its last answer trains nothing more).
         retrain_threads: torch threads of the retraining child process.
         threads: torch threads of this process from :meth:`start` on (for
             scoring and explaining next to a retrain); ``None`` leaves them.
@@ -320,7 +321,8 @@ class LabelSession(AskingMixin, RetrainingMixin):
             self._recent.append((q.pair, q.predicted))
             self._current = None
             self._version += 1
-            self._maybe_retrain()
+            if self.background:  # inline, it waits for the next question
+                self._maybe_retrain()
             return answer
 
     def undo(self) -> Answer | None:

@@ -1,7 +1,8 @@
 """Retraining hooks of the labelling session: when to retrain, and the swap.
 
 :class:`RetrainingMixin` is the retraining half of
-:class:`bem.label.LabelSession`: after every answer it checks whether
+:class:`bem.label.LabelSession`: after every answer (inline, with
+``background=False``: before the next question) it checks whether
 ``retrain_every`` new labels came in (both classes present, no retrain
 running; with ``retrain_guard`` and a trained start, at least
 :data:`~bem.training.MIN_PER_CLASS_FOR_VALID` labels of each class, since the

@@ -30,9 +30,21 @@ def test_inline_retrain_swaps_in_a_new_model_every_n_labels(records, tiny_matche
     ) as s:
         before = s.probabilities_.copy()
         label(s, lambda q: q.number % 2, 4)  # both classes
+        assert s.round_ == 0  # inline: it trains when the next question is asked
+        assert s.next_question().model_round == 1
         assert s.round_ == 1 and s.retrain_seconds_
         assert not np.allclose(before, s.probabilities_)
-        assert s.next_question().model_round == 1
+
+
+def test_an_inline_session_closed_after_its_last_answer_trains_nothing_more(
+    records, tiny_matcher, tmp_path
+):
+    options = dict(retrain_every=4, background=False, explain=False, fit_kwargs={"epochs": 1})
+    with start_session(records, tiny_matcher, tmp_path / "l.csv", **options) as s:
+        label(s, lambda q: q.number % 2, 4)
+        status = s.status()
+    assert status.answered == 4 and status.model_round == 0 and not s.retrain_seconds_
+    assert s._retrainer is None  # no retrain was ever submitted
 
 
 def _wait_until_fitting(session) -> None:
@@ -168,6 +180,6 @@ def test_a_trained_start_is_not_retrained_before_25_labels_of_each_class(
     with start_session(records, start, tmp_path / "b.csv", retrain_guard=False, **options) as s:
         before = s.probabilities_.copy()
         label(s, lambda q: q.number % 2, 4)
-        assert s.round_ == 1
+        assert s.next_question().model_round == 1
         assert not np.allclose(before, s.probabilities_)
         assert "--always-fine-tune: not compared" in s.status().model_note
