@@ -90,8 +90,7 @@ class LabelSession(AskingMixin, RetrainingMixin):
             uniform sample, by ``seed``); ``None`` keeps them all.
         retrain_every: retrain after this many new 1/0 labels; 0 never retrains.
         background: retrain in a child process while questions go on; ``False``
-            retrains inline when the next question is asked (deterministic: for
-            benchmarks; a session closed after its last answer trains nothing more).
+            retrains inline before the next question (deterministic: for benchmarks).
         retrain_threads: torch threads of the retraining child process.
         threads: torch threads of this process from :meth:`start` on (for
             scoring and explaining next to a retrain); ``None`` leaves them.
@@ -141,10 +140,9 @@ class LabelSession(AskingMixin, RetrainingMixin):
         for name, value in (("top_k", top_k), ("retrain_threads", retrain_threads)):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
-        if pool_size is not None and pool_size < 1:
-            raise ValueError(f"pool_size must be >= 1 or None, got {pool_size}")
-        if threads is not None and threads < 1:
-            raise ValueError(f"threads must be >= 1 or None, got {threads}")
+        for name, value in (("pool_size", pool_size), ("threads", threads)):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 or None, got {value}")
         if candidates is not None and review is not None:
             raise ValueError("give candidates or review pairs, not both")
         self.left, self.right, self.matcher = left, right, matcher
@@ -161,9 +159,7 @@ class LabelSession(AskingMixin, RetrainingMixin):
         self._lock = threading.RLock()
         self._explain_lock = threading.Lock()
         self._explained: dict[tuple[int, int], Any] = {}
-        self._version = 0
-        self._started = False
-        self._closed = False
+        self._version, self._started, self._closed = 0, False, False
 
     # -- set-up ------------------------------------------------------------------
     def start(self) -> LabelSession:
@@ -229,8 +225,7 @@ class LabelSession(AskingMixin, RetrainingMixin):
         self.round_ = 0
         self.retrain_seconds_: list[float] = []
         self._current: Question | None = None
-        self._labels_at_retrain = 0
-        self._retraining = False
+        self._labels_at_retrain, self._retraining = 0, False
         self._work = Path(tempfile.mkdtemp(prefix="bem-label-"))
         # removed by close(), else when the session is collected or Python exits
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._work, ignore_errors=True)
@@ -386,10 +381,9 @@ class LabelSession(AskingMixin, RetrainingMixin):
         """Stop a running retrain, close the labels file and remove the session's
         temporary models. Every answer is already on disk."""
         with self._lock:
-            if self._closed or not self._started:
-                self._closed = True
+            was_open, self._closed = self._started and not self._closed, True
+            if not was_open:
                 return
-            self._closed = True
         if self._retrainer is not None:
             self._retrainer.close()
         self.log_.close()
