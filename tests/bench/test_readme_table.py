@@ -37,6 +37,32 @@ def test_in_sample_pipeline_rows_are_never_quoted():
     assert "0.970 vs 0.900" in row[1] and "seen in training: 0" in row[2]
 
 
+def test_the_million_record_row_cites_the_runs_it_compares():
+    def run(records, recall, command):
+        return {
+            "engine": "local",
+            "records": records,
+            "seconds": 600.0,
+            "peak_mb": 4096.0,
+            "f1": 0.6,
+            "blocking_recall": recall,
+            "command": command,
+        }
+
+    res = {
+        "runs": [
+            run(10**5, 0.70, "python bench/scale.py --sizes 100000"),
+            run(10**6, 0.69, "python bench/scale.py --sizes 1000000"),
+        ],
+        "runs_run": {"command": "python bench/scale.py --sizes 100000"},
+    }
+    (row,) = readme_table.scale_run_rows(res)
+    assert row[3] == (
+        "`python bench/scale.py --sizes 100000`; `python bench/scale.py --sizes 1000000`"
+    )
+    assert "within 0.02 of 100,000 records' (0.700): met" in row[2]
+
+
 def test_label_rows_need_every_set_and_beating_dedupe():
     def p(f1, dedupe=None):
         out = {"random_f1": f1, "command": "python bench/label_efficiency.py"}
