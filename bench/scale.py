@@ -192,6 +192,8 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{p['speedup']:.1f}x | {'met' if met else 'NOT met'} |"
             )
         lines.append("")
+        notes = results.get("cascade_run", {}).get("notes", [])
+        lines += [f"- {note}" for note in notes] + ([""] if notes else [])
     if results.get("runs"):
         lines += scale_runs.markdown(results["runs"], results.get("runs_run", {}))
     return "\n".join(lines) + "\n"
@@ -239,10 +241,12 @@ def main(argv: list[str] | None = None) -> int:
         for point in measured.values():  # each set's row keeps the command that measured it
             point.update(command=command.strip(), date=date)
         results.setdefault("cascade", {}).update(measured)
+        kept = {k: v for k, v in results.get("cascade_run", {}).items() if k == "notes"}
         results["cascade_run"] = {
             "command": command.strip(),
             "date": date,
             "fit_overrides": FIT_OVERRIDES,
+            **kept,  # the notes on the rows stay (edit them where a re-run outdates one)
         }
     else:
         load("synthetic", allow_training=args.allow_training)  # trained once, before the runs

@@ -178,3 +178,24 @@ def test_tree_memory_counts_the_children():
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_cascade_rerun_keeps_the_notes_and_the_table_shows_them(monkeypatch, tmp_path):
+    import json
+
+    from bench import scale
+
+    row = {"pairs": 40, "band": [0.2, 0.8], "transformer_share": 0.5}
+    row |= {"transformer_calls_ratio": 2.0, "f1": 0.6, "f1_no_cascade": 1.0}
+    row |= {"f1_change_points": -40.0, "pairs_per_second": 10.0}
+    row |= {"pairs_per_second_no_cascade": 5.0, "speedup": 2.0}
+    saved = {"cascade": {}, "cascade_run": {"command": "old", "notes": ["why it falls short"]}}
+    (tmp_path / "scale.json").write_text(json.dumps(saved))
+    monkeypatch.setattr(scale, "RESULTS", tmp_path)
+    monkeypatch.setattr(scale, "run_cascade", lambda sets, allow_training: {"synthetic": dict(row)})
+    assert scale.main(["--section", "cascade", "--sets", "synthetic"]) == 0
+    results = json.loads((tmp_path / "scale.json").read_text())
+    assert results["cascade_run"]["notes"] == ["why it falls short"]
+    assert results["cascade"]["synthetic"]["command"].endswith("--sets synthetic")
+    text = (tmp_path / "scale.md").read_text()
+    assert "| synthetic | 40 |" in text and "- why it falls short" in text
