@@ -313,15 +313,15 @@ def scale_run_rows(res: dict[str, Any]) -> list[Row]:
         return []
     default = res["runs_run"]["command"]  # rows from before each row kept its command
 
-    def command(*of: dict[str, Any]) -> str:
-        return cite({r.get("command", default) for r in of})
+    def commands(*of: dict[str, Any]) -> set[str]:
+        return {r.get("command", default) for r in of}
 
     rows = [
         (
             f"synthetic dedup, {r['records']:,} records, {r['engine']} engine",
             f"stopped unfinished after {r['seconds'] / 60:.0f} min",
             f"< 1 hour: {verdict(False)}",
-            command(r),
+            cite(commands(r)),
         )
         for r in every
         if r.get("timed_out") and r["records"] >= 10**6
@@ -344,21 +344,21 @@ def scale_run_rows(res: dict[str, Any]) -> list[Row]:
                 f"{r['seconds'] / 60:.1f} min, peak {r['peak_mb'] / 1024:.1f} GB, F1 "
                 f"{100 * r['f1']:.1f}, blocking recall {r['blocking_recall']:.3f}",
                 target,
-                command(r, *before[:1]),  # the recall comparison cites both runs
+                cite(commands(r, *before[:1])),  # the recall comparison cites both runs
             )
         )
     by = {(r["engine"], r["records"]): r for r in runs}
     if ("spark", 100_000) in by and ("local", 100_000) in by:
         spark, local = by[("spark", 100_000)], by[("local", 100_000)]
-        commands = {spark.get("command", default), local.get("command", default)}
+        both = commands(spark, local)
         mixed = " (the two runs came from different commands: see bench/results/scale.md)"
         rows.append(
             (
                 "Spark (`local[2]`) over the local engine, 100,000 records",
                 f"{spark['seconds'] / local['seconds']:.2f}x the time"
-                + (mixed if len(commands) > 1 else ""),
+                + (mixed if len(both) > 1 else ""),
                 f"< 1.5x: {verdict(spark['seconds'] / local['seconds'] < 1.5)}",
-                cite(commands),
+                cite(both),
             )
         )
     return rows

@@ -241,13 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         for point in measured.values():  # each set's row keeps the command that measured it
             point.update(command=command.strip(), date=date)
         results.setdefault("cascade", {}).update(measured)
-        kept = {k: v for k, v in results.get("cascade_run", {}).items() if k == "notes"}
-        results["cascade_run"] = {
-            "command": command.strip(),
-            "date": date,
-            "fit_overrides": FIT_OVERRIDES,
-            **kept,  # the notes on the rows stay (edit them where a re-run outdates one)
-        }
+        results["cascade_run"] = _run_record(results.get("cascade_run", {}), command, date)
     else:
         load("synthetic", allow_training=args.allow_training)  # trained once, before the runs
         todo = [("local", n) for n in args.sizes] + [("spark", n) for n in args.spark_sizes]
@@ -255,17 +249,19 @@ def main(argv: list[str] | None = None) -> int:
             row = scale_runs.run(engine, n, timeout=args.run_timeout)
             row["command"] = command.strip()  # each row keeps the command that made it
             results["runs"] = scale_runs.merge(results.get("runs", []), [row])
-            kept = {k: v for k, v in results.get("runs_run", {}).items() if k in ("note", "notes")}
-            results["runs_run"] = {
-                "command": command.strip(),
-                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                "fit_overrides": FIT_OVERRIDES,
-                **kept,  # the notes on the runs stay (edit them where a re-run outdates one)
-            }
+            date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            results["runs_run"] = _run_record(results.get("runs_run", {}), command, date)
             _save(results)
     _save(results)
     print(markdown(results))
     return 0
+
+
+def _run_record(before: dict[str, Any], command: str, date: str) -> dict[str, Any]:
+    """A section's latest command and date; the notes on its rows stay (edit them where a
+    re-run outdates one)."""
+    kept = {k: v for k, v in before.items() if k in ("note", "notes")}
+    return {"command": command.strip(), "date": date, "fit_overrides": FIT_OVERRIDES, **kept}
 
 
 def _save(results: dict[str, Any]) -> None:
