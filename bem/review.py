@@ -47,18 +47,37 @@ def select_for_review(
     The lowest-confidence merges, the strongest rejected candidates, and a
     random sample of the rest (deterministic by ``seed``).
     """
-    merged = pairs[pairs["same_entity"] == 1].sort_values("probability", kind="stable")
-    rejected = pairs[pairs["same_entity"] == 0].sort_values(
-        "probability", ascending=False, kind="stable"
-    )
-    low = merged.head(lowest_merges).assign(review_reason="lowest-confidence merge")
-    strong = rejected.head(strongest_rejections).assign(review_reason="strongest rejection")
-    rest = pairs.drop(index=low.index.union(strong.index))
+    p = pairs["probability"].to_numpy(dtype=float)
+    same = pairs["same_entity"].to_numpy()
+    merged, rejected = np.flatnonzero(same == 1), np.flatnonzero(same == 0)
+    low_at = merged[_first_by(p[merged], lowest_merges)]
+    strong_at = rejected[_first_by(-p[rejected], strongest_rejections)]
+    low = pairs.iloc[low_at].assign(review_reason="lowest-confidence merge")
+    strong = pairs.iloc[strong_at].assign(review_reason="strongest rejection")
+    free = np.ones(len(pairs), dtype=bool)
+    free[low_at] = free[strong_at] = False
+    rest = np.flatnonzero(free)
     n = min(sample, len(rest))
     rng = np.random.default_rng(seed)
-    picked = rest.iloc[np.sort(rng.choice(len(rest), size=n, replace=False))] if n else rest.head(0)
-    picked = picked.assign(review_reason="random sample")
+    at = rest[np.sort(rng.choice(len(rest), size=n, replace=False))] if n else rest[:0]
+    picked = pairs.iloc[at].assign(review_reason="random sample")
     return pd.concat([low, strong, picked])
+
+
+def _first_by(key: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest ``key``s, in stable sorted order (NaN last).
+
+    The same as a stable sort's first ``k``, without sorting every candidate:
+    only those at or below the ``k``-th smallest value are sorted.
+    """
+    if k <= 0 or not len(key):
+        return np.zeros(0, dtype=np.intp)
+    where = np.arange(len(key))
+    if len(key) > k:
+        cut = np.partition(key, k - 1)[k - 1]
+        if not np.isnan(cut):
+            where = np.flatnonzero(key <= cut)
+    return where[np.argsort(key[where], kind="stable")[:k]]
 
 
 def explain_review(
@@ -165,16 +184,29 @@ def review_entities(
     by_left = ent[ent["source"] == left_source].set_index("id")["entity_id"]
     by_right = ent[ent["source"] == right_source].set_index("id")["entity_id"]
     wanted = list(dict.fromkeys(by_left.loc[merged["ltable_id"].astype(str)].tolist()))
-    pair_entity = by_left.reindex(pairs["ltable_id"].astype(str)).to_numpy()
-    inside = pair_entity == by_right.reindex(pairs["rtable_id"].astype(str)).to_numpy()
+    # the wanted entities' records and inner pairs, gathered once (not one scan per entity)
+    members = ent[ent["entity_id"].isin(wanted)]
+    member_ids = set(members["id"])
+    near = pairs[
+        pairs["ltable_id"].astype(str).isin(member_ids)
+        & pairs["rtable_id"].astype(str).isin(member_ids)
+    ]
+    pair_entity = by_left.reindex(near["ltable_id"].astype(str)).to_numpy()
+    inside = pair_entity == by_right.reindex(near["rtable_id"].astype(str)).to_numpy()
+    near = near[inside].assign(_entity=pair_entity[inside])
+    near = near.sort_values("probability", kind="stable")
+    links_of = dict(tuple(near.groupby("_entity", sort=False)))
+    records_of = dict(tuple(members.groupby("entity_id", sort=False)))
     views = []
     for entity_id in wanted:
-        members = ent[ent["entity_id"] == entity_id]
-        lids = members.loc[members["source"] == left_source, "id"].tolist()[:MAX_ENTITY_RECORDS]
-        rids = members.loc[members["source"] == right_source, "id"].tolist()[:MAX_ENTITY_RECORDS]
+        mine_records = records_of[entity_id]
+        on_left = mine_records["source"] == left_source
+        on_right = mine_records["source"] == right_source
+        lids = mine_records.loc[on_left, "id"].tolist()[:MAX_ENTITY_RECORDS]
+        rids = mine_records.loc[on_right, "id"].tolist()[:MAX_ENTITY_RECORDS]
         records = {i: _record(left.loc[i]) for i in lids}
         right_records = None if right is None else {i: _record(right.loc[i]) for i in rids}
-        mine = pairs[inside & (pair_entity == entity_id)].sort_values("probability", kind="stable")
+        mine = links_of.get(entity_id, near.head(0))
         shown_right = records if right_records is None else right_records
         keep = mine["ltable_id"].astype(str).isin(list(records)) & mine["rtable_id"].astype(
             str

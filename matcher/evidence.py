@@ -66,6 +66,17 @@ def shared_evidence_mask(pairs: RecordPairs, attributes: Sequence[str] | None = 
     names = pairs.attributes if attributes is None else list(attributes)
     if not len(pairs) or not names:
         return np.zeros(len(pairs), dtype=bool)
-    left = _filled(pairs.left, names).loc[pairs.pairs["ltable_id"]].to_numpy(dtype=bool)
-    right = _filled(pairs.right, names).loc[pairs.pairs["rtable_id"]].to_numpy(dtype=bool)
+    left = _filled_at(pairs.left, names, pairs.pairs["ltable_id"])
+    right = _filled_at(pairs.right, names, pairs.pairs["rtable_id"])
     return (left & right).any(axis=1)
+
+
+def _filled_at(table: pd.DataFrame, attributes: Sequence[str], ids: pd.Series) -> np.ndarray:
+    """:func:`_filled` of the records at ``ids``, row per id.
+
+    Only the records the pairs name are looked at (once each), so one pair
+    against a table of millions costs one row, not the whole table.
+    """
+    used = pd.unique(ids.to_numpy())
+    filled = _filled(table.loc[used], attributes).to_numpy(dtype=bool)
+    return filled[pd.Index(used).get_indexer(ids.to_numpy())]

@@ -83,6 +83,47 @@ def test_review_selection_has_the_three_groups():
     assert chosen.equals(again)
 
 
+def _review_by_full_sort(pairs, k_low, k_strong, sample, seed):
+    """select_for_review as it was first written: two full sorts and a copy of the rest."""
+    merged = pairs[pairs["same_entity"] == 1].sort_values("probability", kind="stable")
+    rejected = pairs[pairs["same_entity"] == 0].sort_values(
+        "probability", ascending=False, kind="stable"
+    )
+    low = merged.head(k_low).assign(review_reason="lowest-confidence merge")
+    strong = rejected.head(k_strong).assign(review_reason="strongest rejection")
+    rest = pairs.drop(index=low.index.union(strong.index))
+    n = min(sample, len(rest))
+    rng = np.random.default_rng(seed)
+    picked = rest.iloc[np.sort(rng.choice(len(rest), size=n, replace=False))] if n else rest.head(0)
+    return pd.concat([low, strong, picked.assign(review_reason="random sample")])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from([0.1, 0.5, 0.5, 0.9, float("nan")]), st.integers(0, 1)),
+        max_size=25,
+    ),
+    k=st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)),
+    seed=st.integers(0, 3),
+)
+def test_review_selection_equals_a_full_stable_sort(rows, k, seed):
+    # the selection avoids sorting every pair (millions at scale): same picks, same order
+    pairs = pd.DataFrame(
+        {
+            "ltable_id": [f"l{i}" for i in range(len(rows))],
+            "rtable_id": [f"r{i}" for i in range(len(rows))],
+            "probability": [p for p, _ in rows],
+            "same_entity": [s for _, s in rows],
+        },
+        index=pd.RangeIndex(len(rows)) * 3 + 7,  # labels that are not positions
+    )
+    got = select_for_review(
+        pairs, lowest_merges=k[0], strongest_rejections=k[1], sample=k[2], seed=seed
+    )
+    pd.testing.assert_frame_equal(got, _review_by_full_sort(pairs, *k, seed))
+
+
 def test_bad_inputs_raise_clear_errors():
     table = _table([0, 1])
     with pytest.raises(BemError, match=r"key column\(s\) \['nope'\] not found"):

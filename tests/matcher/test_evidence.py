@@ -84,3 +84,25 @@ def test_mask_agrees_with_the_record_function(rows):
     pairs = RecordPairs(left, right, pd.DataFrame({"ltable_id": ids, "rtable_id": ids}))
     expected = [shared_evidence(a, b, ["a", "b"]) for a, b in pairs.records()]
     np.testing.assert_array_equal(shared_evidence_mask(pairs, ["a", "b"]), expected)
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise AssertionError("a record no pair names was read")
+
+
+def test_mask_reads_only_the_records_the_pairs_name():
+    # one pair against a large table costs that pair's rows, not the table's
+    # (the report's cascade explanations call this once per pair)
+    table = pd.DataFrame(
+        {"title": ["a", "b", _Unprintable()], "price": ["1", None, _Unprintable()]},
+        index=pd.Index(["r0", "r1", "r2"], name="id"),
+        dtype=object,
+    )
+    pairs = RecordPairs(
+        table,
+        table,
+        pd.DataFrame({"ltable_id": ["r0", "r1", "r0"], "rtable_id": ["r1", "r1", "r0"]}),
+    )
+    np.testing.assert_array_equal(shared_evidence_mask(pairs), [True, True, True])
+    np.testing.assert_array_equal(shared_evidence_mask(pairs, ["price"]), [False, False, True])
