@@ -12,6 +12,7 @@ model's P(match) of two all-empty records against its threshold (the
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import platform
@@ -46,6 +47,17 @@ def _all_empty_probe(model: Path) -> tuple[float, float]:
     return round(p_all_empty(matcher, pairs), 4), round(float(matcher.threshold_), 4)
 
 
+def _history(log: str) -> list[dict[str, float]]:
+    """The fine-tune's per-epoch rows (``matcher.training`` logs each as ``epoch N: {...}``)."""
+    rows = []
+    for line in log.splitlines():
+        found = re.search(r"matcher\.training: epoch \d+: (\{.*\})$", line)
+        if found:
+            row = ast.literal_eval(found.group(1))
+            rows.append({k: round(float(v), 4) for k, v in row.items() if k != "blank_pairs"})
+    return rows
+
+
 def main() -> int:
     bem = Path(sys.executable).with_name("bem")
     out = Path(tempfile.mkdtemp(prefix="bem-demo-"))
@@ -68,6 +80,7 @@ def main() -> int:
         raise SystemExit("bem demo's output did not hold its F1 and training time")
     result = {
         "command": "python bench/demo.py",
+        "history": _history(proc.stderr),
         "f1": float(f1.group(1)),
         "seconds": round(seconds, 1),
         "train_seconds": float(trained.group(1)),
@@ -88,6 +101,14 @@ def main() -> int:
         f"Pairwise F1 {result['f1']:.3f}; {result['seconds']:.0f} s in all, "
         f"{result['train_seconds']:.0f} s of it training. P(match) of two all-empty "
         f"records {empty:.3f} against the model's threshold {threshold:.3f}.",
+        "",
+        "Validation F1 by epoch (the fine-tune keeps the best epoch): "
+        + ", ".join(
+            f"{row['epoch']:.0f}: {row['valid_f1']:.3f} ({row['seconds']:.0f} s)"
+            for row in result["history"]
+            if "valid_f1" in row
+        )
+        + ".",
         "",
         "```",
         *result["output"],
