@@ -123,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="bem-demo", help="output directory (default bem-demo)")
     p.add_argument("--entities", type=int, default=None, help="synthetic entities for training")
     p.add_argument("--epochs", type=int, default=None, help="training epochs")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="time budget of the fine-tune: fewer epochs where they do not fit "
+        "(default: the demo's budget, so it ends in under 5 minutes; 0: no budget)",
+    )
     p.add_argument("--model", help="base model (default: the packaged MiniLM)")
     p.add_argument("--seed", type=int, default=0)
 

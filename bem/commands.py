@@ -206,12 +206,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from bem.demo import run_demo
+    from bem.demo import DEMO_TRAIN_MINUTES, run_demo
 
+    if args.max_minutes is not None and args.max_minutes < 0:
+        raise BemError(f"--max-minutes must be 0 (no budget) or more, got {args.max_minutes:g}")
+    minutes = DEMO_TRAIN_MINUTES if args.max_minutes is None else args.max_minutes or None
     run_demo(
         Path(args.output),
         n_entities=args.entities,
         epochs=args.epochs,
+        max_minutes=minutes,
         model=args.model,
         seed=args.seed,
         progress=not args.quiet,

@@ -12,7 +12,8 @@ def test_demo_runs_end_to_end_and_reports_against_truth(tmp_path, tiny_model_dir
     result = run_demo(
         tmp_path / "demo",
         n_entities=40,
-        epochs=1,
+        epochs=2,
+        max_minutes=1e-4,  # the budget cuts the fine-tune after its first epoch
         model=str(tiny_model_dir),
         progress=False,
         echo=lines.append,
@@ -25,9 +26,18 @@ def test_demo_runs_end_to_end_and_reports_against_truth(tmp_path, tiny_model_dir
     assert 0.0 <= m.precision <= 1.0 and 0.0 <= m.recall <= 1.0
     assert m.tp + m.fn == m.true_pairs > 0
     assert any("F1" in line for line in lines)
+    trained = next(line for line in lines if "trained in" in line)
+    assert "(1 of 2 epochs, all that fit the 0.0001-minute budget on this machine)" in trained
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["one_to_one"] is True
     # the one-to-one link runs at the threshold tuned for it, reported in the output
     tuned = next(line for line in lines if "one-to-one linkage" in line)
     assert f"{run['config']['threshold']:.3f} for one-to-one" in tuned
     assert run["threshold_used"] == run["config"]["threshold"]
+
+
+def test_demo_cli_rejects_a_negative_budget(capsys):
+    from bem.cli import main
+
+    assert main(["demo", "--max-minutes", "-1"]) != 0
+    assert "--max-minutes must be 0 (no budget) or more, got -1" in capsys.readouterr().err
