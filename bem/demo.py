@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 DEMO_TRAIN_ENTITIES = 400
 DEMO_TEST_ENTITIES = 300
 DEMO_EPOCHS = 6
-DEMO_TRAIN_MINUTES = 3.5
+DEMO_TRAIN_MINUTES = 4.0
 """The fine-tune's time budget (``Matcher.fit(max_minutes=...)``): the demo promises
 under 5 minutes, and machines of the same kind differ by up to 2x in speed. Where
 the 6 epochs do not fit, fit plans fewer after the first (its learning-rate
