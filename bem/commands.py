@@ -208,7 +208,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from bem.demo import DEMO_TRAIN_MINUTES, run_demo
 
-    if args.max_minutes is not None and args.max_minutes < 0:
+    if args.max_minutes is not None and not args.max_minutes >= 0:  # nan too
         raise BemError(f"--max-minutes must be 0 (no budget) or more, got {args.max_minutes:g}")
     minutes = DEMO_TRAIN_MINUTES if args.max_minutes is None else args.max_minutes or None
     run_demo(

@@ -199,7 +199,7 @@ def review_entities(
     records_of = dict(tuple(members.groupby("entity_id", sort=False)))
     views = []
     for entity_id in wanted:
-        mine_records = records_of[entity_id]
+        mine_records = records_of.get(entity_id, members.head(0))
         on_left = mine_records["source"] == left_source
         on_right = mine_records["source"] == right_source
         lids = mine_records.loc[on_left, "id"].tolist()[:MAX_ENTITY_RECORDS]

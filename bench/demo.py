@@ -52,10 +52,29 @@ def _history(log: str) -> list[dict[str, float]]:
     rows = []
     for line in log.splitlines():
         found = re.search(r"matcher\.training: epoch \d+: (\{.*\})$", line)
-        if found:
+        if not found:
+            continue
+        try:  # a row with a nan or inf loss is not a literal: it is left out, not fatal
             row = ast.literal_eval(found.group(1))
-            rows.append({k: round(float(v), 4) for k, v in row.items() if k != "blank_pairs"})
+        except (ValueError, SyntaxError):
+            continue
+        rows.append({k: round(float(v), 4) for k, v in row.items() if k != "blank_pairs"})
     return rows
+
+
+def _history_lines(history: list[dict[str, float]]) -> list[str]:
+    shown = [
+        f"{row['epoch']:.0f}: {row['valid_f1']:.3f} ({row['seconds']:.0f} s)"
+        for row in history
+        if "valid_f1" in row
+    ]
+    if not shown:
+        return []
+    return [
+        "Validation F1 by epoch, with the epoch's training seconds (its validation not "
+        "included; the fine-tune keeps the best epoch): " + ", ".join(shown) + ".",
+        "",
+    ]
 
 
 def main() -> int:
@@ -102,14 +121,7 @@ def main() -> int:
         f"{result['train_seconds']:.0f} s of it training. P(match) of two all-empty "
         f"records {empty:.3f} against the model's threshold {threshold:.3f}.",
         "",
-        "Validation F1 by epoch (the fine-tune keeps the best epoch): "
-        + ", ".join(
-            f"{row['epoch']:.0f}: {row['valid_f1']:.3f} ({row['seconds']:.0f} s)"
-            for row in result["history"]
-            if "valid_f1" in row
-        )
-        + ".",
-        "",
+        *_history_lines(result["history"]),
         "```",
         *result["output"],
         "```",

@@ -78,5 +78,9 @@ def _filled_at(table: pd.DataFrame, attributes: Sequence[str], ids: pd.Series) -
     against a table of millions costs one row, not the whole table.
     """
     used = pd.unique(ids.to_numpy())
-    filled = _filled(table.loc[used], attributes).to_numpy(dtype=bool)
+    rows = table.loc[used]
+    if len(rows) != len(used):
+        twice = rows.index[rows.index.duplicated()].unique().tolist()[:5]
+        raise ValueError(f"record ids {twice} appear more than once in a table; ids must be unique")
+    filled = _filled(rows, attributes).to_numpy(dtype=bool)
     return filled[pd.Index(used).get_indexer(ids.to_numpy())]

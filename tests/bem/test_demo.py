@@ -41,3 +41,15 @@ def test_demo_cli_rejects_a_negative_budget(capsys):
 
     assert main(["demo", "--max-minutes", "-1"]) != 0
     assert "--max-minutes must be 0 (no budget) or more, got -1" in capsys.readouterr().err
+
+
+def test_demo_cli_budget_default_and_none(monkeypatch, tmp_path):
+    import bem.demo
+    from bem.cli import main
+
+    seen: list[float | None] = []
+    monkeypatch.setattr(bem.demo, "run_demo", lambda out, **kw: seen.append(kw["max_minutes"]))
+    for flags in ([], ["--max-minutes", "0"], ["--max-minutes", "2.5"]):
+        assert main(["demo", "-o", str(tmp_path / "d"), *flags]) == 0
+    assert seen == [bem.demo.DEMO_TRAIN_MINUTES, None, 2.5]
+    assert main(["demo", "--max-minutes", "nan"]) != 0

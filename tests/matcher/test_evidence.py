@@ -106,3 +106,10 @@ def test_mask_reads_only_the_records_the_pairs_name():
     )
     np.testing.assert_array_equal(shared_evidence_mask(pairs), [True, True, True])
     np.testing.assert_array_equal(shared_evidence_mask(pairs, ["price"]), [False, False, True])
+
+
+def test_mask_refuses_a_table_with_repeated_ids():
+    table = pd.DataFrame({"title": ["a", "b"]}, index=pd.Index(["r0", "r0"], name="id"))
+    pairs = RecordPairs(table, table, pd.DataFrame({"ltable_id": ["r0"], "rtable_id": ["r0"]}))
+    with pytest.raises(ValueError, match=r"record ids \['r0'\] appear more than once"):
+        shared_evidence_mask(pairs)
