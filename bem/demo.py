@@ -84,6 +84,7 @@ def run_demo(
     from matcher import Matcher
 
     started = time.perf_counter()
+    epochs = epochs or DEMO_EPOCHS
     out = Path(out).resolve()
     n_train = n_entities or DEMO_TRAIN_ENTITIES
     n_test = max(50, round(n_train * DEMO_TEST_ENTITIES / DEMO_TRAIN_ENTITIES))
@@ -103,7 +104,7 @@ def run_demo(
     matcher.fit(
         train,
         valid,
-        epochs=epochs or DEMO_EPOCHS,
+        epochs=epochs,
         learning_rate=DEMO_LEARNING_RATE,
         augment=["swap"],
         # each epoch: every match plus a fresh random sample of two non-matches per match
@@ -116,7 +117,7 @@ def run_demo(
     model_dir = out / "model"
     matcher.save_pretrained(model_dir, overwrite=True)
     info = matcher.train_info_
-    ran = f"{info['epochs_run']} of {epochs or DEMO_EPOCHS} epochs"
+    ran = f"{info['epochs_run']} of {epochs} epochs"
     if info.get("stopped_by") == "time_budget":
         ran += f", all that fit the {max_minutes:g}-minute budget on this machine"
     echo(

@@ -187,12 +187,11 @@ def review_entities(
     # the wanted entities' records and inner pairs, gathered once (not one scan per entity)
     members = ent[ent["entity_id"].isin(wanted)]
     member_ids = set(members["id"])
-    near = pairs[
-        pairs["ltable_id"].astype(str).isin(member_ids)
-        & pairs["rtable_id"].astype(str).isin(member_ids)
-    ]
-    pair_entity = by_left.reindex(near["ltable_id"].astype(str)).to_numpy()
-    inside = pair_entity == by_right.reindex(near["rtable_id"].astype(str)).to_numpy()
+    lid, rid = pairs["ltable_id"].astype(str), pairs["rtable_id"].astype(str)
+    close = (lid.isin(member_ids) & rid.isin(member_ids)).to_numpy()
+    near, lid, rid = pairs[close], lid[close], rid[close]
+    pair_entity = by_left.reindex(lid).to_numpy()
+    inside = pair_entity == by_right.reindex(rid).to_numpy()
     near = near[inside].assign(_entity=pair_entity[inside])
     near = near.sort_values("probability", kind="stable")
     links_of = dict(tuple(near.groupby("_entity", sort=False)))

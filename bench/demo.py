@@ -12,7 +12,6 @@ model's P(match) of two all-empty records against its threshold (the
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import platform
@@ -29,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
 
-def _all_empty_probe(model: Path) -> tuple[float, float]:
-    """P(match) of two all-empty records under the demo's model, and its threshold."""
+def _model_figures(model: Path) -> tuple[float, float, list[dict[str, float]]]:
+    """The demo model's P(match) of two all-empty records, its threshold, and the
+    per-epoch rows its fine-tune saved (``config.json``'s ``training.history``)."""
     import pandas as pd
 
     # the repository first and never bench/ itself (bench/blocking.py would shadow blocking/)
@@ -44,22 +44,11 @@ def _all_empty_probe(model: Path) -> tuple[float, float]:
     columns = matcher.attributes_ or []
     table = pd.DataFrame(columns=columns, dtype=object)
     pairs = RecordPairs(table, table, pd.DataFrame(columns=["ltable_id", "rtable_id"]))
-    return round(p_all_empty(matcher, pairs), 4), round(float(matcher.threshold_), 4)
-
-
-def _history(log: str) -> list[dict[str, float]]:
-    """The fine-tune's per-epoch rows (``matcher.training`` logs each as ``epoch N: {...}``)."""
-    rows = []
-    for line in log.splitlines():
-        found = re.search(r"matcher\.training: epoch \d+: (\{.*\})$", line)
-        if not found:
-            continue
-        try:  # a row with a nan or inf loss is not a literal: it is left out, not fatal
-            row = ast.literal_eval(found.group(1))
-        except (ValueError, SyntaxError):
-            continue
-        rows.append({k: round(float(v), 4) for k, v in row.items() if k != "blank_pairs"})
-    return rows
+    history = [
+        {k: round(float(v), 4) for k, v in row.items() if k != "blank_pairs"}
+        for row in matcher.train_info_.get("history", [])
+    ]
+    return round(p_all_empty(matcher, pairs), 4), round(float(matcher.threshold_), 4), history
 
 
 def _history_lines(history: list[dict[str, float]]) -> list[str]:
@@ -86,7 +75,7 @@ def main() -> int:
             [str(bem), "demo", "-o", str(out / "demo")], capture_output=True, text=True, check=True
         )
         seconds = time.perf_counter() - start
-        empty, threshold = _all_empty_probe(out / "demo" / "model")
+        empty, threshold, history = _model_figures(out / "demo" / "model")
     finally:
         shutil.rmtree(out, ignore_errors=True)
     log = proc.stdout + proc.stderr
@@ -99,7 +88,7 @@ def main() -> int:
         raise SystemExit("bem demo's output did not hold its F1 and training time")
     result = {
         "command": "python bench/demo.py",
-        "history": _history(proc.stderr),
+        "history": history,
         "f1": float(f1.group(1)),
         "seconds": round(seconds, 1),
         "train_seconds": float(trained.group(1)),
